@@ -120,7 +120,8 @@ CpuInfo detect() {
   return info;
 }
 
-std::atomic<int> gCap{-1};  // index into supported tiers' Tier values; -1 = no cap
+std::atomic<int> gCap{-1};  // the cap as int(Tier); -1 = no cap
+int gEnvCap = -1;            // the cap SPARQ_ISA asked for
 std::string gCapError;
 std::once_flag gEnvOnce;
 
@@ -142,7 +143,8 @@ void applyEnvironment() {
                      ? "built into this binary"
                      : "supported by this CPU");
   } else {
-    gCap = int(t);
+    gEnvCap = int(t);
+    gCap = gEnvCap;
   }
 }
 
@@ -183,7 +185,7 @@ bool setTierCap(Tier t) {
 
 void clearTierCap() {
   std::call_once(gEnvOnce, applyEnvironment);
-  gCap = -1;
+  gCap = gEnvCap;
 }
 
 const std::string& capError() {

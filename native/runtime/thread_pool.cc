@@ -29,7 +29,9 @@ class Pool {
     for (auto& t : workers_) t.join();
     workers_.clear();
     stop_ = false;
-    for (int i = 0; i < count; i++) workers_.emplace_back([this] { loop(); });
+    // A worker starts from the generation current now, so a run() that begins before the
+    // thread is scheduled still counts as new work for it.
+    for (int i = 0; i < count; i++) workers_.emplace_back([this, start = generation_] { loop(start); });
   }
 
   void run(int tasks, const std::function<void(int)>& fn) {
@@ -59,12 +61,7 @@ class Pool {
     for (int i; (i = next_.fetch_add(1)) < tasks_;) (*fn_)(i);
   }
 
-  void loop() {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      seen = generation_;
-    }
+  void loop(uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);

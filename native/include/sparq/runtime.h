@@ -27,7 +27,7 @@ const CpuInfo& cpuInfo();
 Tier activeTier();
 // Cap the tier. Returns false (and changes nothing) when `t` is not built or not supported.
 bool setTierCap(Tier t);
-void clearTierCap();
+void clearTierCap();  // back to the SPARQ_ISA cap, or none
 const std::string& capError();  // non-empty when SPARQ_ISA could not be honoured
 
 // Thread pool. threads() ≥ 1 counts the caller. parallelFor runs fn(0..tasks-1), the caller

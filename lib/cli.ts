@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * `sparq` (and `npm start`): what this CPU and build offer, the tier in use, and a short table of
+ * int8 GEMM throughput, sparq against the TypeScript reference. Options: --isa <tier>, --threads <n>.
+ */
+import { cpuInfo, gemmU8S8, isa, lastInt8GemmKernel, packInt8, setIsa, setThreads, threads, type Tier } from './index';
+import * as reference from './reference/index';
+
+const SHAPES: Array<[m: number, k: number, n: number]> = [
+  [1, 4096, 4096],
+  [16, 1024, 1024],
+  [128, 512, 512],
+  [256, 1024, 1024],
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function randomBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = s & 0xff;
+  }
+  return out;
+}
+
+/** Median seconds per call of fn, sampled for about `budget` seconds. */
+function time(fn: () => void, budget: number): number {
+  fn();
+  const samples: number[] = [];
+  const end = performance.now() + budget * 1000;
+  while (performance.now() < end || samples.length < 3) {
+    const t0 = performance.now();
+    fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  samples.sort((x, y) => x - y);
+  return samples[samples.length >> 1]!;
+}
+
+function main(): void {
+  const tier = arg('isa');
+  if (tier !== undefined) setIsa(tier as Tier);
+  const t = arg('threads');
+  if (t !== undefined) setThreads(Number(t));
+  const info = cpuInfo();
+  console.log(`sparq on ${process.platform}-${info.arch}, Node ${process.version}`);
+  console.log(`  CPU features: ${info.features.join(' ') || '(none detected)'}`);
+  console.log(`  tiers built:  ${info.built.join(' ')}`);
+  console.log(`  supported:    ${info.supported.join(' ')}`);
+  console.log(`  in use:       ${isa()}  (threads: ${threads()})`);
+  console.log('');
+  console.log('int8 GEMM, C[m×n] = A[m×k]·Bᵀ (u8 × s8 → s32), median of samples:');
+  console.log(`  ${'m×k×n'.padEnd(16)}${'sparq GOP/s'.padStart(12)}${'reference'.padStart(12)}${'ratio'.padStart(10)}  kernel`);
+  for (const [m, k, n] of SHAPES) {
+    const a = randomBytes(m * k, m + k);
+    const b = new Int8Array(randomBytes(n * k, n * 7 + k).buffer);
+    const w = packInt8(b, n, k);
+    const out = new Int32Array(m * n);
+    const ops = 2 * m * n * k;
+    const sparq = ops / time(() => gemmU8S8(a, w, m, { out }), 0.25) / 1e9;
+    const kernel = lastInt8GemmKernel() ?? '?';
+    // The reference is slow: time one row of A and scale (its cost is linear in m).
+    const row = a.subarray(0, k);
+    const ref = (2 * n * k) / time(() => reference.gemmU8S8(row, b, 1, n, k), 0.25) / 1e9;
+    const shape = `${m}×${k}×${n}`;
+    console.log(
+      `  ${shape.padEnd(16)}${sparq.toFixed(1).padStart(12)}${ref.toFixed(2).padStart(12)}${(sparq / ref).toFixed(0).padStart(9)}×  ${kernel}`,
+    );
+  }
+  console.log('');
+  console.log('Force a tier with SPARQ_ISA=<tier> or --isa <tier>; full benchmarks: npm run bench.');
+}
+
+main();

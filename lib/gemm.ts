@@ -1,0 +1,218 @@
+/**
+ * The int8 GEMM family: packed int8 weights, exact integer GEMM, and the quantized linear layer.
+ * Layout: a linear layer is Y[m×n] = X[m×k]·Wᵀ + b with W stored [n×k] (out × in, PyTorch).
+ */
+import { native, type LinearInt8Handle, type PackedInt8Handle } from './native';
+import { count, fail, int, MAX_K, options, typed } from './validate';
+
+/** B [n×k] s8 in native-owned memory, packed for the kernels. Immutable; made by {@link packInt8}. */
+export class PackedInt8Matrix {
+  /** @internal */
+  readonly handle: PackedInt8Handle;
+  /** Rows (output features). */
+  readonly n: number;
+  /** Columns (input features, the reduction depth). */
+  readonly k: number;
+
+  /** @internal */
+  constructor(handle: PackedInt8Handle, n: number, k: number) {
+    this.handle = handle;
+    this.n = n;
+    this.k = k;
+    Object.freeze(this);
+  }
+
+  /** A copy of B [n×k]. */
+  toArray(): Int8Array {
+    return native.packedInt8Rows(this.handle);
+  }
+}
+
+/** A quantized linear layer: int8 weights per output channel, f32 scales, optional bias. Made by {@link quantizeLinearInt8}. */
+export class LinearInt8 {
+  /** @internal */
+  readonly handle: LinearInt8Handle;
+  readonly n: number;
+  readonly k: number;
+  readonly hasBias: boolean;
+
+  /** @internal */
+  constructor(handle: LinearInt8Handle, n: number, k: number, hasBias: boolean) {
+    this.handle = handle;
+    this.n = n;
+    this.k = k;
+    this.hasBias = hasBias;
+    Object.freeze(this);
+  }
+
+  /** Copies of the quantized weight [n×k], the per-row scales [n] and the bias [n] (or null). */
+  toArrays(): { weight: Int8Array; scale: Float32Array; bias: Float32Array | null } {
+    const [weight, scale, bias] = native.linearInt8Parts(this.handle);
+    return { weight, scale, bias };
+  }
+}
+
+export interface GemmU8S8Options {
+  /** Subtracted from every element of A (0…255). Default 0. */
+  aZeroPoint?: number;
+  /** Where to write C [m×n]; at least m·n long. */
+  out?: Int32Array;
+}
+
+export interface GemmOptions {
+  out?: Int32Array;
+}
+
+export interface LinearOptions {
+  out?: Float32Array;
+}
+
+function packed(fn: string, w: unknown): PackedInt8Matrix {
+  if (!(w instanceof PackedInt8Matrix)) fail('type', fn, 'w', 'a PackedInt8Matrix (from packInt8)', w);
+  return w;
+}
+
+function layerOf(fn: string, layer: unknown): LinearInt8 {
+  if (!(layer instanceof LinearInt8)) fail('type', fn, 'layer', 'a LinearInt8 (from quantizeLinearInt8)', layer);
+  return layer;
+}
+
+/**
+ * Pack B [n×k] (s8, row-major: n output rows of k inputs) into native-owned memory. Row sums
+ * for zero-point corrections are computed here, once. 1 ≤ k ≤ 65536.
+ */
+export function packInt8(b: Int8Array, n: number, k: number): PackedInt8Matrix {
+  const fn = 'packInt8';
+  int(fn, 'n', n, 1);
+  int(fn, 'k', k, 1, MAX_K);
+  typed(fn, 'b', b, Int8Array, count(fn, 'n·k', n, k), 'n·k', true);
+  return new PackedInt8Matrix(native.packInt8(b, n, k), n, k);
+}
+
+/** C[m×n] = (A − aZeroPoint)·Bᵀ with A u8 [m×k]. Exact in int32 for every input (k ≤ 65536). */
+export function gemmU8S8(a: Uint8Array, w: PackedInt8Matrix, m: number, opts?: GemmU8S8Options): Int32Array {
+  const fn = 'gemmU8S8';
+  const { k, n } = packed(fn, w);
+  int(fn, 'm', m);
+  const { aZeroPoint = 0, out } = options<GemmU8S8Options>(fn, opts);
+  int(fn, 'aZeroPoint', aZeroPoint, 0, 255);
+  typed(fn, 'a', a, Uint8Array, count(fn, 'm·k', m, k), 'm·k');
+  const c = out === undefined ? new Int32Array(count(fn, 'm·n', m, n)) : typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  native.gemmU8S8(a, w.handle, m, aZeroPoint, c);
+  return c;
+}
+
+/** C[m×n] = A·Bᵀ with A s8 [m×k]. Exact in int32 (k ≤ 65536). */
+export function gemmS8S8(a: Int8Array, w: PackedInt8Matrix, m: number, opts?: GemmOptions): Int32Array {
+  const fn = 'gemmS8S8';
+  const { k, n } = packed(fn, w);
+  int(fn, 'm', m);
+  const { out } = options<GemmOptions>(fn, opts);
+  typed(fn, 'a', a, Int8Array, count(fn, 'm·k', m, k), 'm·k');
+  const c = out === undefined ? new Int32Array(count(fn, 'm·n', m, n)) : typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  native.gemmS8S8(a, w.handle, m, c);
+  return c;
+}
+
+/** {@link gemmU8S8} on the libuv pool. A is copied before this returns; `out`, if given, is filled on completion. */
+export async function gemmU8S8Async(a: Uint8Array, w: PackedInt8Matrix, m: number, opts?: GemmU8S8Options): Promise<Int32Array> {
+  const fn = 'gemmU8S8Async';
+  const { k, n } = packed(fn, w);
+  int(fn, 'm', m);
+  const { aZeroPoint = 0, out } = options<GemmU8S8Options>(fn, opts);
+  int(fn, 'aZeroPoint', aZeroPoint, 0, 255);
+  typed(fn, 'a', a, Uint8Array, count(fn, 'm·k', m, k), 'm·k');
+  if (out !== undefined) typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  return into(fn, await native.gemmU8S8Async(a, w.handle, m, aZeroPoint), out);
+}
+
+/** {@link gemmS8S8} on the libuv pool. */
+export async function gemmS8S8Async(a: Int8Array, w: PackedInt8Matrix, m: number, opts?: GemmOptions): Promise<Int32Array> {
+  const fn = 'gemmS8S8Async';
+  const { k, n } = packed(fn, w);
+  int(fn, 'm', m);
+  const { out } = options<GemmOptions>(fn, opts);
+  typed(fn, 'a', a, Int8Array, count(fn, 'm·k', m, k), 'm·k');
+  if (out !== undefined) typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  return into(fn, await native.gemmS8S8Async(a, w.handle, m), out);
+}
+
+// Copy an async result into the caller's `out` (re-checked: it may have been detached meanwhile).
+function into<T extends Int32Array | Float32Array>(fn: string, result: T, out: T | undefined): T {
+  if (out === undefined) return result;
+  if (out.length < result.length) fail('range', fn, 'out', `an array of length ≥ ${result.length} when the work completed`, out);
+  out.set(result);
+  return out;
+}
+
+/**
+ * Quantize a float linear layer W [n×k] (+ bias [n]) to symmetric per-output-channel int8:
+ * scale[j] = max|W[j]|/127 (1 for an all-zero row), q = clamp(roundHalfEven(w/scale), −127, 127).
+ * W must be finite (RangeError otherwise).
+ */
+export function quantizeLinearInt8(w: Float32Array, n: number, k: number, opts?: { bias?: Float32Array }): LinearInt8 {
+  const fn = 'quantizeLinearInt8';
+  int(fn, 'n', n, 1);
+  int(fn, 'k', k, 1, MAX_K);
+  typed(fn, 'w', w, Float32Array, count(fn, 'n·k', n, k), 'n·k', true);
+  const { bias } = options<{ bias: Float32Array }>(fn, opts);
+  if (bias !== undefined) typed(fn, 'bias', bias, Float32Array, n, 'n', true);
+  return new LinearInt8(native.quantizeLinearInt8(w, n, k, bias), n, k, bias !== undefined);
+}
+
+/**
+ * Y[m×n] = X·Wᵀ + b through int8: each row of X is quantized to u8 (see {@link quantizeActivationsU8}),
+ * multiplied exactly, and scaled as y = f32(acc)·f32(sa·sw[j]) + b[j], each step rounded to f32 in
+ * that order, so every tier gives the same bits as the reference. X must be finite.
+ */
+export function linearInt8(x: Float32Array, layer: LinearInt8, m: number, opts?: LinearOptions): Float32Array {
+  const fn = 'linearInt8';
+  const { n, k } = layerOf(fn, layer);
+  int(fn, 'm', m);
+  const { out } = options<LinearOptions>(fn, opts);
+  typed(fn, 'x', x, Float32Array, count(fn, 'm·k', m, k), 'm·k');
+  const y = out === undefined ? new Float32Array(count(fn, 'm·n', m, n)) : typed(fn, 'out', out, Float32Array, count(fn, 'm·n', m, n), 'm·n');
+  native.linearInt8(x, layer.handle, m, y);
+  return y;
+}
+
+/** {@link linearInt8} on the libuv pool. X is copied before this returns. */
+export async function linearInt8Async(x: Float32Array, layer: LinearInt8, m: number, opts?: LinearOptions): Promise<Float32Array> {
+  const fn = 'linearInt8Async';
+  const { n, k } = layerOf(fn, layer);
+  int(fn, 'm', m);
+  const { out } = options<LinearOptions>(fn, opts);
+  typed(fn, 'x', x, Float32Array, count(fn, 'm·k', m, k), 'm·k');
+  if (out !== undefined) typed(fn, 'out', out, Float32Array, count(fn, 'm·n', m, n), 'm·n');
+  return into(fn, await native.linearInt8Async(x, layer.handle, m), out);
+}
+
+export interface QuantizedActivations {
+  /** u8 codes [m×k]. */
+  q: Uint8Array;
+  /** Per-row scale [m]. */
+  scale: Float32Array;
+  /** Per-row zero point [m], each in 0…255. */
+  zeroPoint: Int32Array;
+}
+
+/**
+ * Per-row dynamic u8 quantization with ONNX DynamicQuantizeLinear semantics: lo = min(0, min x),
+ * hi = max(0, max x), scale = (hi − lo)/255 (1 when that is 0), zeroPoint = roundHalfEven(clamp(−lo/scale, 0, 255)),
+ * q = clamp(roundHalfEven(x/scale) + zeroPoint, 0, 255), all in f32. X must be finite.
+ */
+export function quantizeActivationsU8(x: Float32Array, m: number, k: number): QuantizedActivations {
+  const fn = 'quantizeActivationsU8';
+  int(fn, 'm', m);
+  int(fn, 'k', k, 1);
+  const length = count(fn, 'm·k', m, k);
+  typed(fn, 'x', x, Float32Array, length, 'm·k');
+  const result = { q: new Uint8Array(length), scale: new Float32Array(m), zeroPoint: new Int32Array(m) };
+  native.quantizeActivationsU8(x, m, k, result.q, result.scale, result.zeroPoint);
+  return result;
+}
+
+/** Name of the kernel that ran the most recent int8 GEMM (e.g. 'gemm_u8s8s32__avx512vnni'); for tests and benchmarks. */
+export function lastInt8GemmKernel(): string | null {
+  return native.lastInt8GemmKernel();
+}

@@ -1,0 +1,23 @@
+/** sparq: kernels for compressed neural networks. */
+export { cpuInfo, isa, setIsa, setThreads, threads, TIERS, type CpuInfo, type Tier } from './runtime';
+export {
+  gemmS8S8,
+  gemmS8S8Async,
+  gemmU8S8,
+  gemmU8S8Async,
+  lastInt8GemmKernel,
+  LinearInt8,
+  linearInt8,
+  linearInt8Async,
+  packInt8,
+  PackedInt8Matrix,
+  quantizeActivationsU8,
+  quantizeLinearInt8,
+  type GemmOptions,
+  type GemmU8S8Options,
+  type LinearOptions,
+  type QuantizedActivations,
+} from './gemm';
+export { MAX_K } from './validate';
+import * as reference from './reference/index';
+export { reference };

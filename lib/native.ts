@@ -1,0 +1,76 @@
+/**
+ * The only module that loads the addon. node-gyp-build finds a prebuild matching this
+ * platform/arch in prebuilds/, or the local build in build/Release. SPARQ_NATIVE=/path/to/sparq.node
+ * loads a given file instead (used to test a cross-built addon under qemu).
+ */
+import * as path from 'node:path';
+
+/** Opaque handles to native-owned objects; only the addon can make or read them. */
+export type PackedInt8Handle = { readonly __brand: 'PackedInt8' };
+export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
+
+export interface NativeCpuInfo {
+  arch: string;
+  features: string[];
+  built: string[];
+  supported: string[];
+  envError: string | null;
+}
+
+export interface Native {
+  cpuInfo(): NativeCpuInfo;
+  isa(): string;
+  setIsa(tier: string | null): void;
+  threads(): number;
+  setThreads(n: number): void;
+  defaultThreads(): number;
+
+  packInt8(b: Int8Array, n: number, k: number): PackedInt8Handle;
+  packedInt8Rows(w: PackedInt8Handle): Int8Array;
+  gemmU8S8(a: Uint8Array, w: PackedInt8Handle, m: number, aZeroPoint: number, out: Int32Array): void;
+  gemmS8S8(a: Int8Array, w: PackedInt8Handle, m: number, out: Int32Array): void;
+  gemmU8S8Async(a: Uint8Array, w: PackedInt8Handle, m: number, aZeroPoint: number): Promise<Int32Array>;
+  gemmS8S8Async(a: Int8Array, w: PackedInt8Handle, m: number): Promise<Int32Array>;
+  quantizeLinearInt8(w: Float32Array, n: number, k: number, bias: Float32Array | undefined): LinearInt8Handle;
+  linearInt8Parts(layer: LinearInt8Handle): [Int8Array, Float32Array, Float32Array | null];
+  linearInt8(x: Float32Array, layer: LinearInt8Handle, m: number, out: Float32Array): void;
+  linearInt8Async(x: Float32Array, layer: LinearInt8Handle, m: number): Promise<Float32Array>;
+  quantizeActivationsU8(
+    x: Float32Array,
+    m: number,
+    k: number,
+    q: Uint8Array,
+    scale: Float32Array,
+    zeroPoint: Int32Array,
+  ): void;
+  lastInt8GemmKernel(): string | null;
+}
+
+const root = path.join(__dirname, '..');
+
+function load(): Native {
+  const explicit = process.env['SPARQ_NATIVE'];
+  try {
+    if (explicit) return require(path.resolve(explicit)) as Native;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return nodeGypBuild(root) as Native;
+  } catch (cause) {
+    const where = explicit
+      ? `the file named by SPARQ_NATIVE (${path.resolve(explicit)})`
+      : `a prebuild in ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} ` +
+        `or a local build in ${path.join(root, 'build', 'Release')}`;
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new Error(
+      `sparq: could not load its native addon for ${process.platform}-${process.arch} ` +
+        `(Node ${process.version}, Node-API ${process.versions.napi}).\n` +
+        `  Looked for ${where}.\n` +
+        `  Reason: ${reason}\n` +
+        `  To build it from source you need CMake ≥ 3.15 and a C++17 compiler; then run ` +
+        `\`npm rebuild sparq\` (or \`npx cmake-js compile\` inside ${root}).`,
+      { cause },
+    );
+  }
+}
+
+export const native: Native = load();

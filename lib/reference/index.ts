@@ -1,0 +1,3 @@
+/** sparq/reference: the pure-TypeScript reference of every kernel family. */
+export * from './gemm';
+export { roundHalfAway, roundHalfEven } from './round';

@@ -1,0 +1,112 @@
+/**
+ * Argument checks shared by the native path and the reference path. One message template:
+ * `<fn>: expected <name>: <what>, received <what came>`. TypeError for the wrong kind,
+ * RangeError for the wrong size or value (Node's own split).
+ */
+
+/** Largest m, n or row count the native layer accepts (its indices are 32-bit). */
+export const MAX_DIM = 0x7fffffff;
+/** Largest K for which every int8 GEMM sum is exact in int32: 255·128·65536 < 2³¹. */
+export const MAX_K = 65536;
+
+type TypedArrayCtor =
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int32ArrayConstructor
+  | Float32ArrayConstructor
+  | Uint16ArrayConstructor;
+
+/** What a value is, for error messages: `Uint8Array of length 100`, `number 1.5`, `null`. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) {
+    const name = tag(value);
+    const detached = value.byteLength === 0 && value.buffer.byteLength === 0 && isDetached(value.buffer);
+    return detached ? `${name} with a detached buffer` : `${name} of length ${(value as unknown as { length: number }).length ?? value.byteLength}`;
+  }
+  switch (typeof value) {
+    case 'number':
+      return `number ${value}`;
+    case 'string':
+      return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+    case 'bigint':
+      return `bigint ${value}`;
+    case 'undefined':
+      return 'undefined';
+    case 'boolean':
+      return `boolean ${value}`;
+    case 'function':
+      return 'function';
+    default:
+      return Array.isArray(value) ? `Array of length ${value.length}` : `${(value as object).constructor?.name ?? 'object'}`;
+  }
+}
+
+function tag(value: object): string {
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+function isDetached(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: boolean }).detached;
+  if (typeof flag === 'boolean') return flag;
+  try {
+    // A zero-length slice of a detached buffer throws; of a live empty buffer it does not.
+    buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export function fail(kind: 'type' | 'range', fn: string, name: string, expected: string, value: unknown): never {
+  const message = `${fn}: expected ${name}: ${expected}, received ${describe(value)}`;
+  throw kind === 'type' ? new TypeError(message) : new RangeError(message);
+}
+
+/** An integer in [min, max]. */
+export function int(fn: string, name: string, value: unknown, min = 0, max = MAX_DIM): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail('type', fn, name, 'an integer', value);
+  if (value < min || value > max) fail('range', fn, name, `an integer in [${min}, ${max}]`, value);
+  return value;
+}
+
+/** m·n (or any product of dims) as an exact element count. */
+export function count(fn: string, what: string, ...dims: number[]): number {
+  let product = 1;
+  for (const d of dims) product *= d;
+  if (!Number.isSafeInteger(product)) throw new RangeError(`${fn}: ${what} = ${product} overflows`);
+  return product;
+}
+
+/**
+ * A typed array of the given type. `length` is the number of elements required; `exact`
+ * demands exactly that many (weights), otherwise at least (activations, outputs), and
+ * `formula` says where the number comes from (`m·k`).
+ */
+export function typed<C extends TypedArrayCtor>(
+  fn: string,
+  name: string,
+  value: unknown,
+  ctor: C,
+  length: number,
+  formula: string,
+  exact = false,
+): InstanceType<C> {
+  // instanceof first (fast); the tag check accepts arrays from another realm.
+  if (!(value instanceof ctor) && !(ArrayBuffer.isView(value) && tag(value) === ctor.name)) {
+    fail('type', fn, name, ctor.name, value);
+  }
+  // A detached buffer reads as length 0, so it fails here whenever anything is required.
+  const actual = (value as unknown as { length: number }).length;
+  if (exact ? actual !== length : actual < length) {
+    fail('range', fn, name, `${ctor.name} of length ${exact ? '' : '≥ '}${length} (${formula})`, value);
+  }
+  return value as InstanceType<C>;
+}
+
+/** An options bag: undefined or a plain object. */
+export function options<T extends object>(fn: string, value: unknown): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('type', fn, 'options', 'an object', value);
+  return value as Partial<T>;
+}

@@ -1,0 +1,217 @@
+/**
+ * Native int8 GEMM against the reference on every tier this machine has: shape grid, edge
+ * values, views at odd offsets, thread counts, async variants. Results must be identical, and
+ * each case checks that the forced tier's kernel really ran.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  gemmS8S8,
+  gemmS8S8Async,
+  gemmU8S8,
+  gemmU8S8Async,
+  isa,
+  lastInt8GemmKernel,
+  linearInt8,
+  linearInt8Async,
+  packInt8,
+  quantizeActivationsU8,
+  quantizeLinearInt8,
+  setIsa,
+  setThreads,
+  threads,
+} from '../../lib/index';
+import * as reference from '../../lib/reference/index';
+import { atOddOffset, expectSameFloats, expectSameInts, randomBytes, randomFloats, randomInt8, tiersOfThisArch } from '../helpers';
+
+const quick = process.env['SPARQ_TEST_QUICK'] === '1';
+const M = quick ? [1, 2, 3, 4, 5, 8, 15, 16, 17, 33, 65] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65];
+const N = quick ? [1, 3, 16, 17, 33] : [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49, 65];
+const K = quick ? [1, 3, 4, 5, 33, 64, 129] : [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 300];
+// GEMV and tall/wide shapes past the kernels' tile edges.
+const LARGE: Array<[number, number, number]> = quick
+  ? [[1, 257, 1024], [129, 97, 260]]
+  : [[1, 4096, 1024], [1, 1000, 777], [2, 257, 4096], [8, 96, 1023], [127, 65, 260], [129, 97, 260], [130, 300, 64]];
+
+function kernelOf(tier: string): RegExp {
+  return new RegExp(`^gemm_[us]8s8s32__${tier}$`);
+}
+
+describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => {
+  beforeAll(() => {
+    if (runs) setIsa(tier);
+  });
+  afterAll(() => setIsa(null));
+
+  it.skipIf(!runs)(`runs the ${tier} kernel${runs ? '' : ` (skipped: ${why})`}`, () => {
+    expect(isa()).toBe(tier);
+    gemmU8S8(new Uint8Array(4), packInt8(new Int8Array(4), 1, 4), 1);
+    expect(lastInt8GemmKernel()).toMatch(kernelOf(tier));
+  });
+
+  it.skipIf(!runs).each(M)(`u8·s8 and s8·s8 equal the reference over n × k for m = %i${runs ? '' : ` (skipped: ${why})`}`, (m) => {
+    for (const n of N) {
+      for (const k of K) {
+        const seed = m * 1_000_003 + n * 1009 + k;
+        const a = randomBytes(m * k, seed);
+        const b = randomInt8(n * k, seed + 1);
+        const w = packInt8(b, n, k);
+        const zeroPoint = (m + n + k) % 3 === 0 ? 0 : (seed % 256);
+        expectSameInts(gemmU8S8(a, w, m, { aZeroPoint: zeroPoint }), reference.gemmU8S8(a, b, m, n, k, zeroPoint), { tier, m, n, k, zeroPoint });
+        const as = new Int8Array(a.buffer);
+        expectSameInts(gemmS8S8(as, w, m), reference.gemmS8S8(as, b, m, n, k), { tier, m, n, k, signed: true });
+        expect(lastInt8GemmKernel()).toMatch(kernelOf(tier));
+      }
+    }
+  });
+
+  it.skipIf(!runs).each(LARGE)(`equals the reference at m=%i n=%i k=%i${runs ? '' : ` (skipped: ${why})`}`, (m, n, k) => {
+    const a = randomBytes(m * k, m + n + k);
+    const b = randomInt8(n * k, m * n + k);
+    const w = packInt8(b, n, k);
+    expectSameInts(gemmU8S8(a, w, m, { aZeroPoint: 77 }), reference.gemmU8S8(a, b, m, n, k, 77), { tier, m, n, k });
+    expect(lastInt8GemmKernel()).toMatch(kernelOf(tier));
+  });
+
+  it.skipIf(!runs)(`is exact at the extremes: 255·(−128), zero points 0/128/255, K = 1 and 65536${runs ? '' : ` (skipped: ${why})`}`, () => {
+    for (const k of [1, 65536]) {
+      const m = 3;
+      const n = 17;
+      const a = new Uint8Array(m * k);
+      a.fill(255, 0, k); // row 0: all 255
+      a.fill(0, k, 2 * k); // row 1: all 0
+      for (let p = 0; p < k; p++) a[2 * k + p] = p % 2 ? 255 : 0; // row 2: alternating
+      const b = new Int8Array(n * k);
+      for (let j = 0; j < n; j++) b.fill(j % 3 === 0 ? -128 : j % 3 === 1 ? 127 : 0, j * k, (j + 1) * k);
+      for (let p = 0; p < k; p += 7) b[k + p] = -128; // a row of B mixing 127 and −128
+      const w = packInt8(b, n, k);
+      for (const zeroPoint of [0, 128, 255]) {
+        expectSameInts(gemmU8S8(a, w, m, { aZeroPoint: zeroPoint }), reference.gemmU8S8(a, b, m, n, k, zeroPoint), { tier, k, zeroPoint });
+      }
+      const as = new Int8Array(m * k);
+      as.fill(-128, 0, k);
+      as.fill(127, k, 2 * k);
+      expectSameInts(gemmS8S8(as, w, m), reference.gemmS8S8(as, b, m, n, k), { tier, k, signed: true });
+    }
+    // The most negative and most positive sums that exist.
+    const k = 65536;
+    const w = packInt8(new Int8Array(2 * k).fill(-128, 0, k).fill(127, k), 2, k);
+    expect([...gemmU8S8(new Uint8Array(k).fill(255), w, 1)]).toEqual([-255 * 128 * k, 255 * 127 * k]);
+    expect([...gemmU8S8(new Uint8Array(k), w, 1, { aZeroPoint: 255 })]).toEqual([255 * 128 * k, -255 * 127 * k]);
+    expect([...gemmS8S8(new Int8Array(k).fill(-128), w, 1)]).toEqual([128 * 128 * k, -128 * 127 * k]);
+  });
+
+  it.skipIf(!runs)(`reads views at odd byte offsets and writes into out${runs ? '' : ` (skipped: ${why})`}`, () => {
+    const [m, n, k] = [5, 19, 37];
+    const a = randomBytes(m * k, 99);
+    const b = randomInt8(n * k, 98);
+    const w = packInt8(atOddOffset(b), n, k);
+    const out = atOddOffset(new Int32Array(m * n + 3).fill(-7));
+    const c = gemmU8S8(atOddOffset(a), w, m, { out, aZeroPoint: 3 });
+    expect(c).toBe(out);
+    expectSameInts(out.subarray(0, m * n), reference.gemmU8S8(a, b, m, n, k, 3), { tier, view: true });
+    expect([...out.subarray(m * n)]).toEqual([-7, -7, -7]);
+  });
+
+  it.skipIf(!runs)(`gives identical results on 1 and 2 threads${runs ? '' : ` (skipped: ${why})`}`, () => {
+    const before = threads();
+    try {
+      for (const [m, n, k] of [[1, 4096, 512], [130, 300, 500], [64, 64, 4096]] as const) {
+        const a = randomBytes(m * k, 5);
+        const b = randomInt8(n * k, 6);
+        const w = packInt8(b, n, k);
+        setThreads(1);
+        const one = gemmU8S8(a, w, m, { aZeroPoint: 9 });
+        setThreads(2);
+        const two = gemmU8S8(a, w, m, { aZeroPoint: 9 });
+        expectSameInts(two, one, { tier, m, n, k });
+        expectSameInts(one, reference.gemmU8S8(a, b, m, n, k, 9), { tier, m, n, k });
+      }
+    } finally {
+      setThreads(before);
+    }
+  });
+
+  it.skipIf(!runs)(`quantizes activations exactly like the reference${runs ? '' : ` (skipped: ${why})`}`, () => {
+    const cases: Array<[string, Float32Array, number, number]> = [
+      ['gaussian', randomFloats(7 * 129, 3, 2.5), 7, 129],
+      ['ties', new Float32Array([-127.5, 127.5, 0, 0.5, 1.5, 2.5, -0.5, -1.5, 126.5, -126.5]), 1, 10],
+      ['zeros and signed zeros', new Float32Array([0, -0, 0, -0]), 2, 2],
+      ['all positive', new Float32Array([1e-3, 2, 3, 4, 5]), 1, 5],
+      ['all negative', new Float32Array([-1e-3, -2, -3, -4, -5]), 1, 5],
+      ['subnormal', new Float32Array([1e-45, -1e-45, 3e-44, 0]), 1, 4],
+      ['huge range', new Float32Array([3e38, -3e38, 1, -1]), 1, 4],
+    ];
+    for (const [name, x, m, k] of cases) {
+      const got = quantizeActivationsU8(x, m, k);
+      const want = reference.quantizeActivationsU8(x, m, k);
+      expectSameInts(got.q, want.q, { tier, name });
+      expectSameFloats(got.scale, want.scale, { tier, name });
+      expectSameInts(got.zeroPoint, want.zeroPoint, { tier, name });
+    }
+  });
+
+  it.skipIf(!runs).each([[1, 64, 32], [3, 17, 33], [16, 96, 200], [65, 31, 1000]])(
+    `linearInt8 equals the reference bit for bit at m=%i n=%i k=%i${runs ? '' : ` (skipped: ${why})`}`,
+    (m, n, k) => {
+      const wf = randomFloats(n * k, n + k, 0.05);
+      const bias = randomFloats(n, n, 0.5);
+      const x = randomFloats(m * k, m * k, 3);
+      for (const withBias of [true, false]) {
+        const layer = quantizeLinearInt8(wf, n, k, withBias ? { bias } : undefined);
+        const parts = layer.toArrays();
+        const wantWeights = reference.quantizeWeightsS8(wf, n, k);
+        expectSameInts(parts.weight, wantWeights.weight, { tier, part: 'weight' });
+        expectSameFloats(parts.scale, wantWeights.scale, { tier, part: 'scale' });
+        const want = reference.linearInt8(x, parts.weight, parts.scale, withBias ? bias : null, m, n, k);
+        expectSameFloats(linearInt8(x, layer, m), want, { tier, m, n, k, withBias });
+        expect(lastInt8GemmKernel()).toMatch(kernelOf(tier));
+      }
+    },
+  );
+
+  it.skipIf(!runs)(`async variants equal the sync ones${runs ? '' : ` (skipped: ${why})`}`, async () => {
+    const [m, n, k] = [9, 33, 70];
+    const a = randomBytes(m * k, 1);
+    const b = randomInt8(n * k, 2);
+    const w = packInt8(b, n, k);
+    const pending = gemmU8S8Async(a, w, m, { aZeroPoint: 17 });
+    a.fill(0); // A was copied when the call was made
+    expectSameInts(await pending, reference.gemmU8S8(randomBytes(m * k, 1), b, m, n, k, 17), { tier, async: true });
+    const as = randomInt8(m * k, 3);
+    const out = new Int32Array(m * n);
+    expect(await gemmS8S8Async(as, w, m, { out })).toBe(out);
+    expectSameInts(out, reference.gemmS8S8(as, b, m, n, k), { tier, async: true });
+    const layer = quantizeLinearInt8(randomFloats(n * k, 4), n, k);
+    const x = randomFloats(m * k, 5);
+    expectSameFloats(await linearInt8Async(x, layer, m), linearInt8(x, layer, m), { tier, async: true });
+  });
+});
+
+describe('packed weights and tier changes', () => {
+  afterAll(() => setIsa(null));
+  const usable = tiersOfThisArch().filter((t) => t.runs);
+
+  it(`a matrix packed under one tier works under every other (${usable.map((t) => t.tier).join(', ')})`, () => {
+    const [m, n, k] = [6, 37, 131];
+    const a = randomBytes(m * k, 11);
+    const b = randomInt8(n * k, 12);
+    const want = reference.gemmU8S8(a, b, m, n, k, 128);
+    for (const packer of usable) {
+      setIsa(packer.tier);
+      const w = packInt8(b, n, k);
+      for (const runner of usable) {
+        setIsa(runner.tier);
+        expectSameInts(gemmU8S8(a, w, m, { aZeroPoint: 128 }), want, { packedOn: packer.tier, ranOn: runner.tier });
+        expect(lastInt8GemmKernel()).toMatch(kernelOf(runner.tier));
+      }
+    }
+  });
+
+  it('returns an empty result for m = 0 and copies B back out unchanged', () => {
+    const b = randomInt8(3 * 5, 1);
+    const w = packInt8(b, 3, 5);
+    expect(gemmU8S8(new Uint8Array(0), w, 0).length).toBe(0);
+    expectSameInts(w.toArray(), b, {});
+    expect(Object.isFrozen(w)).toBe(true);
+  });
+});
