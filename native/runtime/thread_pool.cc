@@ -9,6 +9,10 @@
 
 #include "sparq/runtime.h"
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace sparq {
 
 namespace {
@@ -99,7 +103,12 @@ Pool& pool() {
 
 }  // namespace
 
+// The CPUs this process may run on (its affinity mask), like Node's os.availableParallelism().
 int defaultThreads() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, std::min(CPU_COUNT(&set), 256));
+#endif
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : int(std::min(hw, 256u));
 }
