@@ -23,6 +23,8 @@ TEST_QUICK="${SPARQ_ARM64_TEST_QUICK:-1}"
 CXX_TESTS="${SPARQ_ARM64_CXX_TESTS:-quick}"
 # "qemu CPU model:expected best tier", space separated.
 CPU_MODELS="${SPARQ_ARM64_CPUS:-cortex-a53:neon neoverse-n1:neondot max:i8mm}"
+# Seconds any one emulated run may take: a deadlock fails the job instead of hanging it.
+RUN_TIMEOUT="${SPARQ_ARM64_TIMEOUT:-600}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.arm64"          # git-ignored: arm64 Node and arm64 npm packages
@@ -31,6 +33,7 @@ SYSROOT=/usr/aarch64-linux-gnu
 APT_PACKAGES=(g++-aarch64-linux-gnu qemu-user-static cmake make)
 
 log() { printf '\n=== %s\n' "$*"; }
+failure() { if (($2 == 124 || $2 == 137)); then echo "$1 timed out"; else echo "$1 failed"; fi; }
 die() { printf 'test-arm64: %s\n' "$*" >&2; exit 1; }
 cd "$ROOT"
 started=$SECONDS
@@ -138,9 +141,9 @@ for entry in $CPU_MODELS; do
   want="${entry#*:}"
   log "qemu -cpu $cpu: expecting tier $want"
   t0=$SECONDS
-  status=ok
-  run=("$QEMU" -cpu "$cpu" -L "$SYSROOT")
-  if ! SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" -e '
+  problems=()  # every step runs, so one report shows all that is wrong on this model
+  run=(timeout --kill-after=10 "$RUN_TIMEOUT" "$QEMU" -cpu "$cpu" -L "$SYSROOT")
+  SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" -e '
       const addon = require(process.env.SPARQ_NATIVE);
       const info = addon.cpuInfo();
       console.log(`arm64 node ${process.version}; features [${info.features}]; built [${info.built}]; ` +
@@ -148,20 +151,21 @@ for entry in $CPU_MODELS; do
       if (addon.isa() !== process.env.SPARQ_EXPECT_ISA) {
         console.error(`expected tier ${process.env.SPARQ_EXPECT_ISA}, the addon chose ${addon.isa()}`);
         process.exit(1);
-      }'; then
-    status="wrong tier"
-  fi
-  if [[ $status == ok && $CXX_TESTS != off ]]; then
+      }' || problems+=("$(failure "tier check" $?)")
+  if [[ $CXX_TESTS != off ]]; then
     cxx_args=()
     [[ $CXX_TESTS == quick ]] && cxx_args=(--quick)
-    "${run[@]}" "$BUILD/test_gemm_int8" "${cxx_args[@]}" || status="C++ cross-check failed"
+    "${run[@]}" "$BUILD/test_gemm_int8" "${cxx_args[@]}" || problems+=("$(failure "C++ cross-check" $?)")
   fi
-  if [[ $status == ok ]]; then
-    SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" node_modules/vitest/vitest.mjs run --pool=threads \
-      $TEST_FILTER || status="vitest failed"
+  # $TEST_FILTER is split into words on purpose: it may name several filters.
+  SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" node_modules/vitest/vitest.mjs run --pool=threads \
+    $TEST_FILTER || problems+=("$(failure vitest $?)")
+  status=ok
+  if ((${#problems[@]})); then
+    status="$(IFS=,; echo "${problems[*]}")"
+    failed+=("$cpu")
   fi
-  summary+=("$(printf '%-12s %-8s %-24s %4ds' "$cpu" "$want" "$status" $((SECONDS - t0)))")
-  [[ $status == ok ]] || failed+=("$cpu")
+  summary+=("$(printf '%-12s %-8s %4ds  %s' "$cpu" "$want" $((SECONDS - t0)) "$status")")
 done
 
 log "summary ($((SECONDS - started))s in all)"

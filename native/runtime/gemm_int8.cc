@@ -13,9 +13,16 @@ namespace {
 
 std::atomic<const char*> gLastKernel{nullptr};
 
-// C is cut into tiles of kRowBlock rows × enough panels that the B slice stays near L2 size.
-constexpr int kRowBlock = 64;
+// C is cut into tasks of kRowBlock rows × a slice of whole panels whose packed B stays near
+// kSliceBytes, so a slice stays in L2 while consecutive tasks (the row blocks of one slice) reuse
+// it. With several threads the slices are cut finer until each thread has about
+// kTasksPerThread tasks: the pool hands tasks out dynamically, so a worker that wakes late or a
+// short last task then costs little. Below kSerialWork multiply-adds waking the pool costs more
+// than it saves. Integer results are exact, so the split never changes C.
+constexpr int kRowBlock = 64;                 // a multiple of every kernel's register-tile height
 constexpr size_t kSliceBytes = 256 * 1024;
+constexpr int kTasksPerThread = 8;
+constexpr size_t kSerialWork = size_t(1) << 20;
 
 // C[i][j] = Σ A'[i][p]·B[j][p] + colOffset[j] over all of C, split across the pool.
 void runTiled(const Int8GemmKernel& kernel, const uint8_t* a, int m, PackedInt8& w, const int32_t* colOffset,
@@ -27,13 +34,14 @@ void runTiled(const Int8GemmKernel& kernel, const uint8_t* a, int m, PackedInt8&
   const int panel = kernel.panelRows;
   const int panels = (n + panel - 1) / panel;
   const int rowBlocks = (m + kRowBlock - 1) / kRowBlock;
-  int slicePanels = int(std::max<size_t>(1, kSliceBytes / (size_t(panel) * size_t(std::max(k, 1)))));
-  // Enough tasks to keep every thread busy when m is small (GEMV): split n finer.
-  const int want = threads() * 4;
-  if (rowBlocks * ((panels + slicePanels - 1) / slicePanels) < want)
+  const size_t panelBytes = std::max<size_t>(1, kernel.packedBytes(panel, k));
+  int slicePanels = int(std::max<size_t>(1, kSliceBytes / panelBytes));
+  const size_t work = size_t(m) * size_t(n) * size_t(std::max(k, 1));
+  const int pool = work < kSerialWork ? 1 : threads();
+  const int want = pool * kTasksPerThread;
+  if (pool > 1 && rowBlocks * ((panels + slicePanels - 1) / slicePanels) < want)
     slicePanels = std::max(1, panels * rowBlocks / want);
   const int slices = (panels + slicePanels - 1) / slicePanels;
-  const size_t work = size_t(m) * size_t(n) * size_t(std::max(k, 1));
   auto task = [&](int t) {
     const int slice = t / rowBlocks, rowBlock = t % rowBlocks;
     const int i0 = rowBlock * kRowBlock, rows = std::min(kRowBlock, m - i0);
@@ -42,7 +50,7 @@ void runTiled(const Int8GemmKernel& kernel, const uint8_t* a, int m, PackedInt8&
                c + size_t(i0) * size_t(n), size_t(n));
   };
   const int tasks = slices * rowBlocks;
-  if (work < (1u << 16) || tasks == 1) {
+  if (pool == 1 || tasks == 1) {
     for (int t = 0; t < tasks; t++) task(t);
   } else {
     parallelFor(tasks, task);

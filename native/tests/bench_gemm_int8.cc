@@ -1,20 +1,24 @@
 // Micro-benchmark of the int8 GEMM tiers, for tuning (speed is never asserted in tests).
 // For every SIMD tier this CPU runs: GOP/s (2·m·n·k per call) through sparq::gemmU8S8 with 1 and
-// 2 threads and of the bare kernel, and GB/s of packed weights for GEMV shapes rotating over
-// ≥ 96 MB of distinct matrices (so the weights come from DRAM). Medians of several timed batches.
-//   bench_gemm_int8                 quick pass (a few seconds)
-//   bench_gemm_int8 --full          more batches per point
+// 2 threads and of the bare kernel (one run() over all of C, one thread); and GB/s of packed
+// weights for GEMV shapes rotating over ≥ 96 MB of distinct matrices, so the weights come from
+// DRAM, next to a plain read of the same buffers as the ceiling.
+// The variants of one point run in alternating batches, so a noisy neighbour hits them alike;
+// each prints the median batch and the best one.
+//   bench_gemm_int8                 all tiers, default shapes (about a minute)
+//   bench_gemm_int8 --full          more and longer batches
 //   bench_gemm_int8 --tier avx2     one tier only
-//   bench_gemm_int8 --shape m,n,k   one shape only (repeatable)
+//   bench_gemm_int8 --shape m,n,k   these shapes only (repeatable)
+//   bench_gemm_int8 --stream        only the DRAM-streaming GEMV points (the --shape ones if given)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "sparq/gemm.h"
@@ -27,32 +31,39 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// setThreads then a pause: the pool's workers record the current generation only once they start,
-// so a parallelFor issued before they are up can leave the caller waiting (reported to the lead).
-void useThreads(int count) {
-  setThreads(count);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
+int gBatches = 9;
+double gBatchSeconds = 0.03;
 
-int gBatches = 5;
-double gBatchSeconds = 0.05;
-
-// Median seconds per call of fn(), over gBatches batches that each last about gBatchSeconds.
-template <class Fn>
-double medianSeconds(Fn&& fn) {
-  fn();
-  const double t0 = now();
-  fn();
-  const double once = std::max(now() - t0, 1e-7);
-  const int reps = std::max(1, int(gBatchSeconds / once));
-  std::vector<double> perCall;
-  for (int b = 0; b < gBatches; b++) {
-    const double start = now();
-    for (int r = 0; r < reps; r++) fn();
-    perCall.push_back((now() - start) / reps);
+struct Variant {
+  const char* label;
+  int threads;                  // pool size while this variant runs
+  std::function<void()> call;   // one call
+  std::vector<double> seconds;  // per call, one entry per batch
+  double median() const {
+    auto s = seconds;
+    std::sort(s.begin(), s.end());
+    return s[s.size() / 2];
   }
-  std::sort(perCall.begin(), perCall.end());
-  return perCall[perCall.size() / 2];
+  double best() const { return *std::min_element(seconds.begin(), seconds.end()); }
+};
+
+// Batches of each variant in turn, gBatches rounds; a batch lasts about gBatchSeconds.
+void measure(std::vector<Variant>& variants) {
+  std::vector<int> reps;
+  for (auto& v : variants) {
+    setThreads(v.threads);
+    v.call();
+    const double t0 = now();
+    v.call();
+    reps.push_back(std::max(1, int(gBatchSeconds / std::max(now() - t0, 1e-7))));
+  }
+  for (int b = 0; b < gBatches; b++)
+    for (size_t i = 0; i < variants.size(); i++) {
+      setThreads(variants[i].threads);
+      const double start = now();
+      for (int r = 0; r < reps[i]; r++) variants[i].call();
+      variants[i].seconds.push_back((now() - start) / reps[i]);
+    }
 }
 
 struct Shape {
@@ -66,17 +77,20 @@ void benchShape(const Int8GemmKernel& kernel, const Shape& s) {
   for (auto& v : a) v = uint8_t(rng());
   for (auto& v : b) v = int8_t(rng());
   PackedInt8 w(b.data(), s.n, s.k);
-  std::vector<int32_t> c(size_t(s.m) * s.n);
-  const double ops = 2.0 * s.m * s.n * s.k;
-  double gops[3];
-  for (int threadsWanted = 1; threadsWanted <= 2; threadsWanted++) {
-    useThreads(threadsWanted);
-    gops[threadsWanted - 1] = ops / medianSeconds([&] { gemmU8S8(a.data(), s.m, w, 0, c.data()); }) * 1e-9;
-  }
   const uint8_t* packed = w.packedFor(kernel);
-  gops[2] = ops / medianSeconds([&] { kernel.run(a.data(), size_t(s.k), packed, s.n, s.k, s.m, 0, s.n, nullptr, c.data(), size_t(s.n)); }) * 1e-9;
-  std::printf("  %-28s m=%-5d n=%-5d k=%-5d  1T %7.1f  2T %7.1f (x%.2f)  bare %7.1f GOP/s\n", kernel.name, s.m, s.n,
-              s.k, gops[0], gops[1], gops[1] / gops[0], gops[2]);
+  std::vector<int32_t> c(size_t(s.m) * s.n);
+  std::vector<Variant> variants = {
+      {"1T", 1, [&] { gemmU8S8(a.data(), s.m, w, 0, c.data()); }, {}},
+      {"2T", 2, [&] { gemmU8S8(a.data(), s.m, w, 0, c.data()); }, {}},
+      {"bare", 1,
+       [&] { kernel.run(a.data(), size_t(s.k), packed, s.n, s.k, s.m, 0, s.n, nullptr, c.data(), size_t(s.n)); }, {}},
+  };
+  measure(variants);
+  const double ops = 2.0 * s.m * s.n * s.k;
+  std::printf("  %-26s m=%-4d n=%-4d k=%-4d GOP/s median (best):", kernel.name, s.m, s.n, s.k);
+  for (const auto& v : variants)
+    std::printf("  %s %6.1f (%6.1f)", v.label, ops / v.median() * 1e-9, ops / v.best() * 1e-9);
+  std::printf("  2T/1T x%.2f\n", variants[0].median() / variants[1].median());
   std::fflush(stdout);
 }
 
@@ -95,26 +109,50 @@ void benchStreaming(const Int8GemmKernel& kernel, const Shape& s) {
   std::vector<uint8_t> a(size_t(s.m) * s.k);
   for (auto& v : a) v = uint8_t(rng());
   std::vector<int32_t> c(size_t(s.m) * s.n);
-  for (int threadsWanted = 1; threadsWanted <= 2; threadsWanted++) {
-    useThreads(threadsWanted);
-    int next = 0;
-    const double seconds = medianSeconds([&] {
-      gemmU8S8(a.data(), s.m, *ws[next], 0, c.data());
-      next = (next + 1) % count;
-    });
-    int nextBare = 0;
-    const double bare = threadsWanted == 1 ? medianSeconds([&] {
-      kernel.run(a.data(), size_t(s.k), ws[nextBare]->packedFor(kernel), s.n, s.k, s.m, 0, s.n, nullptr, c.data(),
-                 size_t(s.n));
-      nextBare = (nextBare + 1) % count;
-    })
-                                           : 0.0;
-    std::printf("  %-28s m=%-5d n=%-5d k=%-5d  %dT %6.1f GB/s %7.1f GOP/s", kernel.name, s.m, s.n, s.k, threadsWanted,
-                weightBytes / seconds * 1e-9, 2.0 * s.m * s.n * s.k / seconds * 1e-9);
-    if (bare > 0) std::printf("   bare %6.1f GB/s", weightBytes / bare * 1e-9);
-    std::printf("   (%d × %.1f MB rotated)\n", count, weightBytes / 1048576.0);
-    std::fflush(stdout);
-  }
+  int next = 0;
+  uint64_t sink = 0;
+  std::vector<Variant> variants = {
+      // The ceiling this machine gives one thread right now: a plain sum over the same buffers.
+      {"read", 1,
+       [&] {
+         const uint64_t* words = reinterpret_cast<const uint64_t*>(ws[next]->packedFor(kernel));
+         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+         for (size_t i = 0; i + 4 <= weightBytes / 8; i += 4) {
+           s0 += words[i];
+           s1 += words[i + 1];
+           s2 += words[i + 2];
+           s3 += words[i + 3];
+         }
+         sink += s0 ^ s1 ^ s2 ^ s3;
+         next = (next + 1) % count;
+       },
+       {}},
+      {"1T", 1,
+       [&] {
+         gemmU8S8(a.data(), s.m, *ws[next], 0, c.data());
+         next = (next + 1) % count;
+       },
+       {}},
+      {"2T", 2,
+       [&] {
+         gemmU8S8(a.data(), s.m, *ws[next], 0, c.data());
+         next = (next + 1) % count;
+       },
+       {}},
+      {"bare", 1,
+       [&] {
+         kernel.run(a.data(), size_t(s.k), ws[next]->packedFor(kernel), s.n, s.k, s.m, 0, s.n, nullptr, c.data(),
+                    size_t(s.n));
+         next = (next + 1) % count;
+       },
+       {}},
+  };
+  measure(variants);
+  std::printf("  %-26s m=%-4d n=%-4d k=%-4d GB/s of weights from DRAM, median (best):", kernel.name, s.m, s.n, s.k);
+  for (const auto& v : variants)
+    std::printf("  %s %5.1f (%5.1f)", v.label, weightBytes / v.median() * 1e-9, weightBytes / v.best() * 1e-9);
+  std::printf("  [%d × %.1f MB]%s\n", count, weightBytes / 1048576.0, sink == 42 ? " " : "");
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -122,22 +160,30 @@ void benchStreaming(const Int8GemmKernel& kernel, const Shape& s) {
 int main(int argc, char** argv) {
   std::string onlyTier;
   std::vector<Shape> shapes;
+  bool streamOnly = false;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--full")) {
-      gBatches = 11;
-      gBatchSeconds = 0.2;
+      gBatches = 21;
+      gBatchSeconds = 0.1;
+    } else if (!std::strcmp(argv[i], "--stream")) {
+      streamOnly = true;
     } else if (!std::strcmp(argv[i], "--tier") && i + 1 < argc) {
       onlyTier = argv[++i];
     } else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) {
       Shape s;
       if (std::sscanf(argv[++i], "%d,%d,%d", &s.m, &s.n, &s.k) == 3) shapes.push_back(s);
     } else {
-      std::fprintf(stderr, "usage: %s [--full] [--tier name] [--shape m,n,k]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--full] [--stream] [--tier name] [--shape m,n,k]...\n", argv[0]);
       return 2;
     }
   }
   const bool defaultShapes = shapes.empty();
   if (defaultShapes) shapes = {{512, 512, 512}, {1024, 1024, 1024}, {128, 1024, 1024}, {8, 4096, 4096}, {1, 4096, 4096}};
+  std::vector<Shape> streaming;
+  if (defaultShapes)
+    streaming = {{1, 4096, 4096}, {8, 4096, 4096}};
+  else if (streamOnly)
+    streaming = shapes;
   std::printf("arch %s, default threads %d\n", cpuInfo().arch.c_str(), defaultThreads());
   for (Tier t : cpuInfo().supported) {
     if (t == Tier::scalar) continue;
@@ -145,11 +191,9 @@ int main(int argc, char** argv) {
     setTierCap(t);
     const Int8GemmKernel& kernel = int8GemmKernel();
     std::printf("%s\n", tierName(t));
-    for (const Shape& s : shapes) benchShape(kernel, s);
-    if (defaultShapes) {
-      benchStreaming(kernel, {1, 4096, 4096});
-      benchStreaming(kernel, {8, 4096, 4096});
-    }
+    if (!streamOnly)
+      for (const Shape& s : shapes) benchShape(kernel, s);
+    for (const Shape& s : streaming) benchStreaming(kernel, s);
   }
   clearTierCap();
   setThreads(defaultThreads());

@@ -1,6 +1,7 @@
 // Cross-checks every int8 GEMM kernel built for this architecture (and runnable on this CPU)
 // against gemm_int8__scalar, at tolerance 0, over a shape grid and edge values.
 // Run natively, under sanitizers, and under qemu-aarch64. Exit code = number of failures.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +76,89 @@ void check(const Candidate& cand, const std::vector<uint8_t>& a, const std::vect
   }
 }
 
+// One n range [n0, n1) of C with strided A and C: the range must match scalar, and every other
+// element of C (other columns, the gaps between rows) must keep its sentinel. A's gap bytes are
+// random, as a caller's would be.
+void checkRange(const Candidate& cand, int m, int n, int k, int lda, int ldc, int n0, int n1, bool withOffset,
+                std::mt19937& rng) {
+  std::vector<uint8_t> a(size_t(m - 1) * lda + k);
+  std::vector<int8_t> b(size_t(n) * k);
+  for (auto& v : a) v = uint8_t(rng());
+  for (auto& v : b) v = int8_t(rng());
+  std::vector<int32_t> offset(n);
+  for (auto& o : offset) o = int32_t(rng());
+  const int32_t* off = withOffset ? offset.data() : nullptr;
+  auto refPacked = packWith(gemm_int8__scalar, b, n, k);
+  auto packed = packWith(*cand.kernel, b, n, k);
+  std::vector<int32_t> want(size_t(m) * ldc, 0x5a5a5a5a), got(size_t(m) * ldc, 0x5a5a5a5a);
+  gemm_int8__scalar.run(a.data(), lda, refPacked.data(), n, k, m, n0, n1, off, want.data(), ldc);
+  cand.kernel->run(a.data(), lda, packed.data(), n, k, m, n0, n1, off, got.data(), ldc);
+  cases++;
+  for (size_t i = 0; i < got.size(); i++) {
+    if (got[i] != want[i]) {
+      std::printf("FAIL %s (range) m=%d n=%d k=%d lda=%d ldc=%d n0=%d n1=%d offset=%d: C[%zu][%zu] = %d, want %d\n",
+                  cand.kernel->name, m, n, k, lda, ldc, n0, n1, int(withOffset), i / ldc, i % ldc, got[i], want[i]);
+      failures++;
+      return;
+    }
+  }
+}
+
+// Kernels that share a layout id must pack byte-identical buffers (they share one packed copy).
+void checkSharedLayouts(const std::vector<Candidate>& cands, std::mt19937& rng) {
+  for (size_t x = 0; x < cands.size(); x++)
+    for (size_t y = x + 1; y < cands.size(); y++) {
+      const Int8GemmKernel &p = *cands[x].kernel, &q = *cands[y].kernel;
+      if (p.layout != q.layout) continue;
+      for (int n : {1, 15, 16, 17, 33})
+        for (int k : {1, 2, 3, 4, 5, 31, 64, 65}) {
+          std::vector<int8_t> b(size_t(n) * k);
+          for (auto& v : b) v = int8_t(rng());
+          cases++;
+          if (p.packedBytes(n, k) != q.packedBytes(n, k) || packWith(p, b, n, k) != packWith(q, b, n, k)) {
+            std::printf("FAIL %s and %s share layout %d but pack n=%d k=%d differently\n", p.name, q.name, p.layout, n,
+                        k);
+            failures++;
+          }
+        }
+    }
+}
+
+// Through the dispatcher (packed-weight cache, signedness flip, tiling over the pool): the same C
+// with 1 and 2 threads, equal to the scalar kernel, and the tier's kernel really ran.
+void checkDispatch(const Candidate& cand, std::mt19937& rng) {
+  setTierCap(cand.tier);
+  const int shapes[][3] = {{1, 300, 4096}, {70, 200, 1000}, {130, 257, 33}, {512, 64, 64}, {3, 1000, 7}};
+  for (const auto& shape : shapes) {
+    const int m = shape[0], n = shape[1], k = shape[2];
+    std::vector<uint8_t> a(size_t(m) * k);
+    std::vector<int8_t> b(size_t(n) * k);
+    for (auto& v : a) v = uint8_t(rng());
+    for (auto& v : b) v = int8_t(rng());
+    PackedInt8 w(b.data(), n, k);
+    const int32_t zeroPoint = int32_t(rng() % 256);
+    std::vector<int32_t> offset(n);  // (A − zp)·Bᵀ = A·Bᵀ − zp·rowSum
+    for (int j = 0; j < n; j++) offset[j] = int32_t(0u - uint32_t(zeroPoint) * uint32_t(w.rowSums()[j]));
+    std::vector<int32_t> want(size_t(m) * n), got(size_t(m) * n);
+    const uint8_t* rows = reinterpret_cast<const uint8_t*>(b.data());  // the scalar layout is B as given
+    gemm_int8__scalar.run(a.data(), k, rows, n, k, m, 0, n, offset.data(), want.data(), n);
+    for (int threadCount : {1, 2}) {
+      setThreads(threadCount);
+      std::fill(got.begin(), got.end(), 0x5a5a5a5a);
+      gemmU8S8(a.data(), m, w, zeroPoint, got.data());
+      cases++;
+      const bool ran = std::strcmp(lastInt8GemmKernel(), cand.kernel->name) == 0;
+      if (got != want || !ran) {
+        std::printf("FAIL dispatch on %s (%s ran) m=%d n=%d k=%d threads=%d: %s\n", cand.kernel->name,
+                    lastInt8GemmKernel(), m, n, k, threadCount, ran ? "C differs from scalar" : "wrong kernel");
+        failures++;
+      }
+    }
+  }
+  setThreads(defaultThreads());
+  clearTierCap();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +201,23 @@ int main(int argc, char** argv) {
         check(cand, zeros, b, m, n, k, "zeros", true, rng);
       }
     }
+    for (int k : {1, 3, 4, 5, 7, 130, 1027})
+      for (int m : {1, 5, 8, 9, 17})
+        for (int n : {1, 16, 40, 70, 200}) {
+          const int step = cand.kernel->panelRows;
+          const int n0 = std::uniform_int_distribution<int>(0, (n - 1) / step)(rng) * step;
+          const int n1 = std::uniform_int_distribution<int>(n0 + 1, n)(rng);
+          checkRange(cand, m, n, k, k + int(rng() % 9), n + int(rng() % 5), n0, n1, (m + k) % 2 == 1, rng);
+        }
+    // Extremes over a full register tile and a tail, with a wrapping column offset.
+    for (int k : {4093, kMaxK}) {
+      const int m = 9, n = 40;
+      std::vector<uint8_t> a(size_t(m) * k, 255);
+      std::vector<int8_t> b(size_t(n) * k, -128);
+      for (int j = 0; j < n; j += 3) std::memset(b.data() + size_t(j) * k, 127, k);
+      check(cand, a, b, m, n, k, "extremes", true, rng);
+    }
+    checkDispatch(cand, rng);
     // GEMV-like and tall shapes.
     for (int m : {1, 2, 4, 8, 65, 130})
       for (int n : {47, 257})
@@ -128,6 +229,7 @@ int main(int argc, char** argv) {
           check(cand, a, b, m, n, k, "tall", true, rng);
         }
   }
+  checkSharedLayouts(cands, rng);
   std::printf("%d passed, %d failed\n", cases - failures, failures);
   return failures ? 1 : 0;
 }
