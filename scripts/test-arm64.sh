@@ -37,6 +37,7 @@ failure() { if (($2 == 124 || $2 == 137)); then echo "$1 timed out"; else echo "
 die() { printf 'test-arm64: %s\n' "$*" >&2; exit 1; }
 cd "$ROOT"
 started=$SECONDS
+[[ $CXX_TESTS =~ ^(off|quick|full)$ ]] || die "SPARQ_ARM64_CXX_TESTS must be off, quick or full (got '$CXX_TESTS')"
 
 # --- 1. Debian packages: cross compiler, qemu, cmake ---------------------------------------
 missing=()

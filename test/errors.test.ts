@@ -25,7 +25,7 @@ const w = packInt8(new Int8Array(12), 3, 4); // n = 3, k = 4
 const layer = quantizeLinearInt8(new Float32Array(12), 3, 4);
 
 function detached<T extends Uint8Array | Int8Array>(array: T): T {
-  structuredClone(array.buffer, { transfer: [array.buffer] });
+  structuredClone(array.buffer, { transfer: [array.buffer as ArrayBuffer] });
   return array;
 }
 

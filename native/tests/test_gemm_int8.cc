@@ -36,6 +36,33 @@ std::vector<uint8_t> packWith(const Int8GemmKernel& kernel, const std::vector<in
   return packed;
 }
 
+// The scalar kernel reads A as u8. A kernel that reads A as s8 gets A ^ 0x80 (= a − 128 as s8)
+// and +128·Σ_p B[j][p] folded into colOffset, exactly as the dispatcher does; both then owe the
+// same C.
+struct InKernelSign {
+  InKernelSign(const Int8GemmKernel& kernel, const std::vector<uint8_t>& a, const std::vector<int8_t>& b, int n,
+               int k, const int32_t* colOffset)
+      : a_(a.data()), colOffset_(colOffset) {
+    if (kernel.aSign == gemm_int8__scalar.aSign) return;
+    flippedA_.resize(a.size());
+    for (size_t i = 0; i < a.size(); i++) flippedA_[i] = a[i] ^ 0x80;
+    shiftedOffset_.resize(size_t(n));
+    for (int j = 0; j < n; j++) {
+      uint32_t rowSum = 0;
+      for (int p = 0; p < k; p++) rowSum += uint32_t(int32_t(b[size_t(j) * k + p]));
+      shiftedOffset_[j] = int32_t((colOffset ? uint32_t(colOffset[j]) : 0u) + 128u * rowSum);
+    }
+  }
+  const uint8_t* a() const { return flippedA_.empty() ? a_ : flippedA_.data(); }
+  const int32_t* colOffset() const { return shiftedOffset_.empty() ? colOffset_ : shiftedOffset_.data(); }
+
+ private:
+  const uint8_t* a_;
+  const int32_t* colOffset_;
+  std::vector<uint8_t> flippedA_;
+  std::vector<int32_t> shiftedOffset_;
+};
+
 int failures = 0, cases = 0;
 
 void check(const Candidate& cand, const std::vector<uint8_t>& a, const std::vector<int8_t>& b, int m, int n, int k,
@@ -47,15 +74,17 @@ void check(const Candidate& cand, const std::vector<uint8_t>& a, const std::vect
   auto refPacked = packWith(gemm_int8__scalar, b, n, k);
   gemm_int8__scalar.run(a.data(), k, refPacked.data(), n, k, m, 0, n, off, want.data(), n);
   auto packed = packWith(*cand.kernel, b, n, k);
+  const InKernelSign in(*cand.kernel, a, b, n, k, off);
   // Whole range, then a split at panel boundaries (as the dispatcher does).
   for (int split = 0; split < 2; split++) {
     std::fill(got.begin(), got.end(), 0x5a5a5a5a);
     if (split == 0) {
-      cand.kernel->run(a.data(), k, packed.data(), n, k, m, 0, n, off, got.data(), n);
+      cand.kernel->run(in.a(), k, packed.data(), n, k, m, 0, n, in.colOffset(), got.data(), n);
     } else {
       const int step = cand.kernel->panelRows;
       for (int n0 = 0; n0 < n; n0 += step)
-        cand.kernel->run(a.data(), k, packed.data(), n, k, m, n0, std::min(n, n0 + step), off, got.data(), n);
+        cand.kernel->run(in.a(), k, packed.data(), n, k, m, n0, std::min(n, n0 + step), in.colOffset(), got.data(),
+                         n);
     }
     cases++;
     for (size_t i = 0; i < size_t(m) * n; i++) {
@@ -92,7 +121,8 @@ void checkRange(const Candidate& cand, int m, int n, int k, int lda, int ldc, in
   auto packed = packWith(*cand.kernel, b, n, k);
   std::vector<int32_t> want(size_t(m) * ldc, 0x5a5a5a5a), got(size_t(m) * ldc, 0x5a5a5a5a);
   gemm_int8__scalar.run(a.data(), lda, refPacked.data(), n, k, m, n0, n1, off, want.data(), ldc);
-  cand.kernel->run(a.data(), lda, packed.data(), n, k, m, n0, n1, off, got.data(), ldc);
+  const InKernelSign in(*cand.kernel, a, b, n, k, off);
+  cand.kernel->run(in.a(), lda, packed.data(), n, k, m, n0, n1, in.colOffset(), got.data(), ldc);
   cases++;
   for (size_t i = 0; i < got.size(); i++) {
     if (got[i] != want[i]) {
