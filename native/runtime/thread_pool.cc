@@ -1,7 +1,14 @@
 // A small persistent pool. parallelFor hands out task indices through one atomic counter;
 // the caller works too, so threads() == 1 means no worker is ever woken.
+//
+// Waking a sleeping thread costs tens of microseconds and the scheduler often puts the woken
+// worker on the caller's CPU, so the two alternate instead of overlapping. Workers therefore
+// poll for a short while after each run before they sleep, and the caller polls before it
+// blocks waiting for them: back-to-back calls (every layer of a model) rarely sleep.
+// Measured on 2 Zen 4 cores, 512³ VNNI GEMM: 2 threads went from 1.61–1.68× to 1.76–1.92× one thread.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -17,6 +24,43 @@ namespace sparq {
 
 namespace {
 
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+// Poll done() for up to kSpin; true when it held. The poll yields rather than pauses: when the
+// scheduler has put a worker on the caller's CPU, yielding lets the other run (and lets the
+// balancer move one of them) instead of the two taking turns at full time slices.
+template <typename Done>
+bool spinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; i++) {
+    if (done()) return true;
+    std::this_thread::yield();
+    if ((i & 15) == 0 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
+// Worker i runs on the (i+1)-th CPU the process may use (wrapping), leaving the first to the
+// caller, which stays unpinned: this keeps the scheduler from stacking a worker on the caller's CPU.
+void pinWorker(std::thread& t, int i) {
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
+  const int cpus = CPU_COUNT(&allowed);
+  if (cpus < 2) return;
+  int wanted = (i + 1) % cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (wanted-- == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      pthread_setaffinity_np(t.native_handle(), sizeof(one), &one);
+      return;
+    }
+  }
+#endif
+}
+
 class Pool {
  public:
   ~Pool() { resize(0); }
@@ -27,7 +71,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
-      ++generation_;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -35,7 +79,10 @@ class Pool {
     stop_ = false;
     // A worker starts from the generation current now, so a run() that begins before the
     // thread is scheduled still counts as new work for it.
-    for (int i = 0; i < count; i++) workers_.emplace_back([this, start = generation_] { loop(start); });
+    for (int i = 0; i < count; i++) {
+      workers_.emplace_back([this, start = generation_.load()] { loop(start); });
+      pinWorker(workers_.back(), i);
+    }
   }
 
   void run(int tasks, const std::function<void(int)>& fn) {
@@ -49,14 +96,17 @@ class Pool {
       fn_ = &fn;
       tasks_ = tasks;
       next_.store(0);
-      active_ = helpers;
+      active_.store(helpers);
       wanted_ = helpers;
-      ++generation_;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return active_ == 0; });
+    if (!spinUntil([this] { return active_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return active_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
     fn_ = nullptr;
   }
 
@@ -67,18 +117,19 @@ class Pool {
 
   void loop(uint64_t seen) {
     for (;;) {
+      spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
         if (stop_) return;
-        seen = generation_;
+        seen = generation_.load();
         if (wanted_ == 0) continue;
         --wanted_;
       }
       work();
-      {
+      if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (--active_ == 0) done_.notify_one();
+        done_.notify_one();
       }
     }
   }
@@ -87,9 +138,10 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* fn_ = nullptr;
-  int tasks_ = 0, active_ = 0, wanted_ = 0;
+  int tasks_ = 0, wanted_ = 0;
+  std::atomic<int> active_{0};
   std::atomic<int> next_{0};
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
 
