@@ -126,6 +126,16 @@ describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => 
         expectSameInts(two, one, { tier, m, n, k });
         expectSameInts(one, reference.gemmU8S8(a, b, m, n, k, 9), { tier, m, n, k });
       }
+      // The linear layer also splits its quantizer and epilogue by rows.
+      const [m, n, k] = [130, 70, 600];
+      const layer = quantizeLinearInt8(randomFloats(n * k, 7, 0.1), n, k, { bias: randomFloats(n, 8) });
+      const x = randomFloats(m * k, 9, 2);
+      setThreads(1);
+      const one = linearInt8(x, layer, m);
+      setThreads(2);
+      expectSameFloats(linearInt8(x, layer, m), one, { tier, m, n, k, linear: true });
+      const parts = layer.toArrays();
+      expectSameFloats(one, reference.linearInt8(x, parts.weight, parts.scale, parts.bias, m, n, k), { tier, linear: true });
     } finally {
       setThreads(before);
     }
