@@ -72,6 +72,17 @@ function packed(fn: string, w: unknown): PackedInt8Matrix {
   return w;
 }
 
+// The operand checks every GEMM entry point makes: w, m, A of m·k elements, and `out` (if given)
+// of at least m·n. Returns the number of outputs.
+function gemmOperands(fn: string, a: unknown, ctor: Uint8ArrayConstructor | Int8ArrayConstructor, w: unknown, m: number, out: unknown): number {
+  const { k, n } = packed(fn, w);
+  int(fn, 'm', m);
+  typed(fn, 'a', a, ctor, count(fn, 'm·k', m, k), 'm·k');
+  const outputs = count(fn, 'm·n', m, n);
+  if (out !== undefined) typed(fn, 'out', out, Int32Array, outputs, 'm·n');
+  return outputs;
+}
+
 function layerOf(fn: string, layer: unknown): LinearInt8 {
   if (!(layer instanceof LinearInt8)) fail('type', fn, 'layer', 'a LinearInt8 (from quantizeLinearInt8)', layer);
   return layer;
@@ -92,12 +103,10 @@ export function packInt8(b: Int8Array, n: number, k: number): PackedInt8Matrix {
 /** C[m×n] = (A − aZeroPoint)·Bᵀ with A u8 [m×k]. Exact in int32 for every input (k ≤ 65536). */
 export function gemmU8S8(a: Uint8Array, w: PackedInt8Matrix, m: number, opts?: GemmU8S8Options): Int32Array {
   const fn = 'gemmU8S8';
-  const { k, n } = packed(fn, w);
-  int(fn, 'm', m);
   const { aZeroPoint = 0, out } = options<GemmU8S8Options>(fn, opts);
+  const outputs = gemmOperands(fn, a, Uint8Array, w, m, out);
   int(fn, 'aZeroPoint', aZeroPoint, 0, 255);
-  typed(fn, 'a', a, Uint8Array, count(fn, 'm·k', m, k), 'm·k');
-  const c = out === undefined ? new Int32Array(count(fn, 'm·n', m, n)) : typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  const c = out ?? new Int32Array(outputs);
   native.gemmU8S8(a, w.handle, m, aZeroPoint, c);
   return c;
 }
@@ -105,11 +114,9 @@ export function gemmU8S8(a: Uint8Array, w: PackedInt8Matrix, m: number, opts?: G
 /** C[m×n] = A·Bᵀ with A s8 [m×k]. Exact in int32 (k ≤ 65536). */
 export function gemmS8S8(a: Int8Array, w: PackedInt8Matrix, m: number, opts?: GemmOptions): Int32Array {
   const fn = 'gemmS8S8';
-  const { k, n } = packed(fn, w);
-  int(fn, 'm', m);
   const { out } = options<GemmOptions>(fn, opts);
-  typed(fn, 'a', a, Int8Array, count(fn, 'm·k', m, k), 'm·k');
-  const c = out === undefined ? new Int32Array(count(fn, 'm·n', m, n)) : typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  const outputs = gemmOperands(fn, a, Int8Array, w, m, out);
+  const c = out ?? new Int32Array(outputs);
   native.gemmS8S8(a, w.handle, m, c);
   return c;
 }
@@ -117,23 +124,17 @@ export function gemmS8S8(a: Int8Array, w: PackedInt8Matrix, m: number, opts?: Ge
 /** {@link gemmU8S8} on the libuv pool. A is copied before this returns; `out`, if given, is filled on completion. */
 export async function gemmU8S8Async(a: Uint8Array, w: PackedInt8Matrix, m: number, opts?: GemmU8S8Options): Promise<Int32Array> {
   const fn = 'gemmU8S8Async';
-  const { k, n } = packed(fn, w);
-  int(fn, 'm', m);
   const { aZeroPoint = 0, out } = options<GemmU8S8Options>(fn, opts);
+  gemmOperands(fn, a, Uint8Array, w, m, out);
   int(fn, 'aZeroPoint', aZeroPoint, 0, 255);
-  typed(fn, 'a', a, Uint8Array, count(fn, 'm·k', m, k), 'm·k');
-  if (out !== undefined) typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
   return into(fn, await native.gemmU8S8Async(a, w.handle, m, aZeroPoint), out);
 }
 
 /** {@link gemmS8S8} on the libuv pool. */
 export async function gemmS8S8Async(a: Int8Array, w: PackedInt8Matrix, m: number, opts?: GemmOptions): Promise<Int32Array> {
   const fn = 'gemmS8S8Async';
-  const { k, n } = packed(fn, w);
-  int(fn, 'm', m);
   const { out } = options<GemmOptions>(fn, opts);
-  typed(fn, 'a', a, Int8Array, count(fn, 'm·k', m, k), 'm·k');
-  if (out !== undefined) typed(fn, 'out', out, Int32Array, count(fn, 'm·n', m, n), 'm·n');
+  gemmOperands(fn, a, Int8Array, w, m, out);
   return into(fn, await native.gemmS8S8Async(a, w.handle, m), out);
 }
 
