@@ -19,7 +19,7 @@ std::atomic<const char*> gLastKernel{nullptr};
 // kTasksPerThread tasks: the pool hands tasks out dynamically, so a worker that wakes late or a
 // short last task then costs little. Below kSerialWork multiply-adds waking the pool costs more
 // than it saves. Integer results are exact, so the split never changes C.
-constexpr int kRowBlock = 64;                 // a multiple of every kernel's register-tile height
+constexpr int kRowBlock = 64;  // kernels spread any row count evenly over their register tiles
 constexpr size_t kSliceBytes = 256 * 1024;
 constexpr int kTasksPerThread = 8;
 constexpr size_t kSerialWork = size_t(1) << 20;
