@@ -1,0 +1,567 @@
+/**
+ * Reference of blockwise quantization; docs/quantization.md is the contract. f16 conversion,
+ * the five block formats (q8_0, q4_0, q4_1 as ggml; nf4 as bitsandbytes; int8 absmax, sparq's
+ * own), the activation quantizer of the int8 precision, and the quantized matmul in its fixed
+ * reference order. Every f32 operation is rounded with f32(); nothing is fused or reordered.
+ */
+import {
+  blockBytes as bytesOfBlock,
+  blockSize as checkedBlockSize,
+  defaultBlockSize as defaultOf,
+  QUANT_FORMATS,
+  quantFormat,
+  type QuantFormat,
+} from '../formats';
+import { count, fail, int, options as optionsBag, typed } from '../validate';
+import { f32, roundHalfAway, roundHalfEven } from './round';
+
+export { QUANT_FORMATS, type QuantFormat };
+
+/** The bitsandbytes NormalFloat-4 codebook, ascending (code 0 … 15). */
+export const NF4_CODES = new Float32Array([
+  -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+  -0.09105003625154495, 0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1,
+]);
+
+/** bitsandbytes' decision-tree constants: code = the number of thresholds t with x·inv > t. */
+export const NF4_THRESHOLDS = new Float32Array([
+  -0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544, -0.23460740596055984,
+  -0.13791173323988914, -0.045525018125772476, 0.03979014977812767, 0.1202552504837513, 0.2035212516784668,
+  0.2920137718319893, 0.3893125355243683, 0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// f16 ↔ f32
+
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** IEEE binary16 bits of f32(x): nearest even, overflow to ±Inf, NaN → sign | 0x7e00 | payload >> 13. */
+export function f32ToF16(x: number): number {
+  if (typeof x !== 'number') fail('type', 'reference.f32ToF16', 'x', 'a number', x);
+  scratchF32[0] = x; // rounds to f32, as Math.fround does
+  return f16FromF32Bits(scratchU32[0]!);
+}
+
+/** The f32 value of binary16 bits h, exactly; every NaN comes back as NaN. */
+export function f16ToF32(h: number): number {
+  int('reference.f16ToF32', 'h', h, 0, 0xffff);
+  return f16Value(h);
+}
+
+/** f32ToF16 element by element, reading the f32 bits (so NaN payloads survive). */
+export function f32ToF16Array(x: Float32Array): Uint16Array {
+  typed('reference.f32ToF16Array', 'x', x, Float32Array, 0, 'any length');
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = f16FromF32Bits(bits[i]!);
+  return out;
+}
+
+/** f16ToF32 element by element, writing the f32 bits: a NaN maps to sign | 0x7fc00000 | payload << 13. */
+export function f16ToF32Array(h: Uint16Array): Float32Array {
+  typed('reference.f16ToF32Array', 'h', h, Uint16Array, 0, 'any length');
+  const out = new Float32Array(h.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < h.length; i++) bits[i] = f32BitsFromF16(h[i]!);
+  return out;
+}
+
+function f16FromF32Bits(bits: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return mantissa === 0 ? sign | 0x7c00 : sign | 0x7e00 | (mantissa >>> 13);
+  const e = exponent - 127; // f32 zeros and subnormals (exponent 0) land far below −25
+  if (e > 15) return sign | 0x7c00;
+  // Normal f16: drop 13 mantissa bits; a carry out of the mantissa bumps the exponent, up to Inf.
+  if (e >= -14) return sign | shiftRightEven(((e + 15) << 23) | mantissa, 13);
+  // Subnormal f16 counts units of 2⁻²⁴: (1.mantissa · 2^e) / 2⁻²⁴ = significand >> (−1 − e).
+  if (e < -25) return sign; // below 2⁻²⁵: rounds to zero
+  return sign | shiftRightEven(0x800000 | mantissa, -1 - e);
+}
+
+/** v / 2^shift rounded to nearest, ties to even (0 < shift ≤ 24, v < 2³¹). */
+function shiftRightEven(v: number, shift: number): number {
+  const kept = v >>> shift;
+  const rest = v & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
+}
+
+function f16Value(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >>> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  return sign * (1024 + mantissa) * 2 ** (exponent - 25);
+}
+
+function f32BitsFromF16(h: number): number {
+  const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+  if (isNaN) return (((h & 0x8000) << 16) | 0x7fc00000 | ((h & 0x3ff) << 13)) >>> 0;
+  scratchF32[0] = f16Value(h); // exact: every f16 value is an f32
+  return scratchU32[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formats and block sizes
+
+/** 32 for the ggml formats, 64 for nf4 and int8. */
+export function defaultBlockSize(format: QuantFormat): number {
+  return defaultOf(checkFormat('reference.defaultBlockSize', format));
+}
+
+/** Bytes of one block: q8_0 34, q4_0 18, q4_1 20, nf4 4 + B/2, int8 4 + B. */
+export function blockBytes(format: QuantFormat, blockSize?: number): number {
+  const fn = 'reference.blockBytes';
+  const f = checkFormat(fn, format);
+  return bytesPerBlock(f, checkBlockSize(fn, f, blockSize));
+}
+
+/** One of QUANT_FORMATS: TypeError for a non-string, RangeError for an unknown name. */
+export function checkFormat(fn: string, format: unknown): QuantFormat {
+  return quantFormat(fn, format);
+}
+
+/**
+ * The block size to use: the format's default when undefined; otherwise 32 for the ggml
+ * formats, a power of two in [32, 4096] for nf4 and in [64, 4096] for int8.
+ */
+export function checkBlockSize(fn: string, format: QuantFormat, size: unknown): number {
+  return checkedBlockSize(fn, format, size);
+}
+
+const bytesPerBlock = bytesOfBlock;
+
+/** The scale fields at the start of a block: f16 d (q8_0, q4_0), f16 d + f16 m (q4_1), f32 absmax (nf4, int8). */
+function headerBytes(format: QuantFormat): number {
+  return format === 'q8_0' || format === 'q4_0' ? 2 : 4;
+}
+
+/** Code of element t of the block at byte `at`, as the layout table of docs/quantization.md packs it. */
+function codeAt(format: QuantFormat, bytes: Uint8Array, at: number, t: number): number {
+  const codes = at + headerBytes(format);
+  switch (format) {
+    case 'q8_0':
+    case 'int8':
+      return (bytes[codes + t]! << 24) >> 24; // signed byte
+    case 'q4_0':
+    case 'q4_1': {
+      const byte = bytes[codes + (t % 16)]!; // byte j = q[j] (low nibble) | q[j+16] (high nibble)
+      return t < 16 ? byte & 15 : byte >> 4;
+    }
+    case 'nf4': {
+      const byte = bytes[codes + (t >> 1)]!; // byte j = c[2j] (high nibble) | c[2j+1] (low nibble)
+      return t % 2 === 0 ? byte >> 4 : byte & 15;
+    }
+  }
+}
+
+function packCodes(format: QuantFormat, codes: Int32Array, out: Uint8Array, at: number): void {
+  const base = at + headerBytes(format);
+  switch (format) {
+    case 'q8_0':
+    case 'int8':
+      for (let t = 0; t < codes.length; t++) out[base + t] = codes[t]! & 0xff;
+      break;
+    case 'q4_0':
+    case 'q4_1':
+      for (let j = 0; j < 16; j++) out[base + j] = codes[j]! | (codes[j + 16]! << 4);
+      break;
+    case 'nf4':
+      for (let j = 0; j < codes.length / 2; j++) out[base + j] = (codes[2 * j]! << 4) | codes[2 * j + 1]!;
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantize and dequantize
+
+/** `1/d`, or 0 when d is 0 or 1/d overflows f32 (|d| < 2⁻¹²⁸). */
+function inverse(d: number): number {
+  const id = f32(1 / d);
+  return d === 0 || !Number.isFinite(id) ? 0 : id;
+}
+
+function absMax(x: Float32Array): number {
+  let amax = 0;
+  for (let t = 0; t < x.length; t++) amax = Math.max(amax, Math.abs(x[t]!));
+  return amax;
+}
+
+type TooLarge = (field: string, value: number) => never;
+
+/** f16 bits of an f32 scale field; a field that would round to ±Inf cannot be stored. */
+function f16Field(value: number, field: string, tooLarge: TooLarge): number {
+  const h = f32ToF16(value);
+  if ((h & 0x7fff) === 0x7c00) tooLarge(field, value);
+  return h;
+}
+
+/** Quantizes one block of finite values into out at byte `at`. */
+function quantizeBlock(format: QuantFormat, x: Float32Array, out: Uint8Array, at: number, tooLarge: TooLarge): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const codes = new Int32Array(x.length);
+  switch (format) {
+    case 'q8_0': {
+      const d = f32(absMax(x) / 127);
+      const id = inverse(d);
+      for (let t = 0; t < x.length; t++) codes[t] = roundHalfAway(f32(x[t]! * id));
+      view.setUint16(at, f16Field(d, 'd = amax/127', tooLarge), true);
+      break;
+    }
+    case 'q4_0': {
+      let amax = 0;
+      let max = 0; // the signed value of largest |x|; strict > so the first of a tie wins
+      for (let t = 0; t < x.length; t++) {
+        if (Math.abs(x[t]!) > amax) {
+          amax = Math.abs(x[t]!);
+          max = x[t]!;
+        }
+      }
+      const d = f32(max / -8); // −0 for an all-zero block, as in ggml
+      const id = inverse(d);
+      for (let t = 0; t < x.length; t++) codes[t] = Math.min(15, Math.trunc(f32(f32(x[t]! * id) + 8.5)));
+      view.setUint16(at, f16Field(d, 'd = max/−8', tooLarge), true);
+      break;
+    }
+    case 'q4_1': {
+      let min = Infinity;
+      let max = -Infinity;
+      for (let t = 0; t < x.length; t++) {
+        if (x[t]! < min) min = x[t]!;
+        if (x[t]! > max) max = x[t]!;
+      }
+      const d = f32(f32(max - min) / 15);
+      const id = inverse(d);
+      for (let t = 0; t < x.length; t++) codes[t] = Math.min(15, Math.trunc(f32(f32(f32(x[t]! - min) * id) + 0.5)));
+      view.setUint16(at, f16Field(d, 'd = (max − min)/15', tooLarge), true);
+      view.setUint16(at + 2, f16Field(min, 'm = min', tooLarge), true);
+      break;
+    }
+    case 'nf4': {
+      const absmax = absMax(x);
+      const inv = f32(1 / absmax); // +Inf when absmax is 0 or tiny: 0·Inf is NaN and exceeds no threshold
+      for (let t = 0; t < x.length; t++) {
+        const v = f32(x[t]! * inv);
+        let code = 0;
+        for (const threshold of NF4_THRESHOLDS) if (v > threshold) code++;
+        codes[t] = code;
+      }
+      view.setFloat32(at, absmax, true);
+      break;
+    }
+    case 'int8': {
+      const absmax = absMax(x);
+      for (let t = 0; t < x.length; t++) codes[t] = absmax === 0 ? 0 : roundHalfEven(f32(f32(x[t]! / absmax) * 127));
+      view.setFloat32(at, absmax, true);
+      break;
+    }
+  }
+  packCodes(format, codes, out, at);
+}
+
+/**
+ * Quantizes x (a whole number of blocks). Any NaN/±Inf is refused first, naming the first bad
+ * index; then a block whose f16 scale would be ±Inf is refused, naming the block.
+ */
+function quantizeBlocks(
+  fn: string,
+  name: string,
+  x: Float32Array,
+  format: QuantFormat,
+  blockSize: number,
+  element: (index: number) => string,
+  block: (b: number) => string,
+): Uint8Array {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i]!)) throw new RangeError(`${fn}: expected ${name}: finite values, received ${x[i]} at ${element(i)}`);
+  }
+  const size = bytesPerBlock(format, blockSize);
+  const out = new Uint8Array((x.length / blockSize) * size);
+  for (let b = 0; b < x.length / blockSize; b++) {
+    const tooLarge: TooLarge = (field, value) => {
+      throw new RangeError(`${fn}: expected ${name}: blocks whose f16 fields stay below 65520 in magnitude, received ${block(b)} with ${field} = ${value}`);
+    };
+    quantizeBlock(format, x.subarray(b * blockSize, (b + 1) * blockSize), out, b * size, tooLarge);
+  }
+  return out;
+}
+
+/** Values of `count` elements stored as blocks in bytes. NaN/Inf scales propagate by IEEE arithmetic. */
+function dequantizeBlocks(bytes: Uint8Array, format: QuantFormat, blockSize: number, count: number): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = bytesPerBlock(format, blockSize);
+  const out = new Float32Array(count);
+  for (let b = 0; b < count / blockSize; b++) {
+    const at = b * size;
+    const y = out.subarray(b * blockSize, (b + 1) * blockSize);
+    const code = (t: number): number => codeAt(format, bytes, at, t);
+    switch (format) {
+      case 'q8_0': {
+        const d = f16Value(view.getUint16(at, true));
+        for (let t = 0; t < blockSize; t++) y[t] = f32(code(t) * d);
+        break;
+      }
+      case 'q4_0': {
+        const d = f16Value(view.getUint16(at, true));
+        for (let t = 0; t < blockSize; t++) y[t] = f32((code(t) - 8) * d);
+        break;
+      }
+      case 'q4_1': {
+        const d = f16Value(view.getUint16(at, true));
+        const m = f16Value(view.getUint16(at + 2, true));
+        for (let t = 0; t < blockSize; t++) y[t] = f32(f32(code(t) * d) + m);
+        break;
+      }
+      case 'nf4': {
+        const absmax = view.getFloat32(at, true);
+        for (let t = 0; t < blockSize; t++) y[t] = f32(NF4_CODES[code(t)]! * absmax);
+        break;
+      }
+      case 'int8': {
+        const s = f32(view.getFloat32(at, true) / 127);
+        for (let t = 0; t < blockSize; t++) y[t] = f32(code(t) * s);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** One row of blocks: x.length must be a multiple of the block size. */
+export function quantizeRow(x: Float32Array, format: QuantFormat, blockSize?: number): Uint8Array {
+  const fn = 'reference.quantizeRow';
+  checkFormat(fn, format);
+  const size = checkBlockSize(fn, format, blockSize);
+  typed(fn, 'x', x, Float32Array, 0, 'any length');
+  if (x.length % size !== 0) fail('range', fn, 'x', `a Float32Array whose length is a multiple of ${size} (blockSize)`, x);
+  return quantizeBlocks(
+    fn,
+    'x',
+    x,
+    format,
+    size,
+    (i) => `index ${i}`,
+    (b) => `block ${b} (index ${b * size})`,
+  );
+}
+
+/** The k values of one row of blocks; bytes.length must be (k/blockSize)·blockBytes. */
+export function dequantizeRow(bytes: Uint8Array, format: QuantFormat, k: number, blockSize?: number): Float32Array {
+  const fn = 'reference.dequantizeRow';
+  checkFormat(fn, format);
+  const size = checkBlockSize(fn, format, blockSize);
+  int(fn, 'k', k);
+  if (k % size !== 0) fail('range', fn, 'k', `a multiple of ${size} (blockSize)`, k);
+  typed(fn, 'bytes', bytes, Uint8Array, (k / size) * bytesPerBlock(format, size), '(k/blockSize)·blockBytes', true);
+  return dequantizeBlocks(bytes, format, size, k);
+}
+
+/** W [n×k] row-major, quantized row after row (blocks run along k). */
+export function quantize(w: Float32Array, n: number, k: number, format: QuantFormat, blockSize?: number): Uint8Array {
+  const fn = 'reference.quantize';
+  const size = checkShape(fn, n, k, format, blockSize);
+  typed(fn, 'w', w, Float32Array, count(fn, 'n·k', n, k), 'n·k', true);
+  return quantizeBlocks(
+    fn,
+    'w',
+    w,
+    format,
+    size,
+    (i) => `index ${i} (row ${Math.floor(i / k)}, column ${i % k})`,
+    (b) => `row ${Math.floor((b * size) / k)}, block ${((b * size) % k) / size} (index ${b * size})`,
+  );
+}
+
+/** W [n×k] back from n rows of blocks. */
+export function dequantize(bytes: Uint8Array, n: number, k: number, format: QuantFormat, blockSize?: number): Float32Array {
+  const fn = 'reference.dequantize';
+  const size = checkShape(fn, n, k, format, blockSize);
+  const rowBytes = (k / size) * bytesPerBlock(format, size);
+  typed(fn, 'bytes', bytes, Uint8Array, count(fn, 'n·rowBytes', n, rowBytes), 'n·(k/blockSize)·blockBytes', true);
+  return dequantizeBlocks(bytes, format, size, n * k);
+}
+
+/** Checks n ≥ 1, k ≥ 1, the format and that the block size divides k; returns the block size. */
+function checkShape(fn: string, n: number, k: number, format: QuantFormat, blockSize: unknown): number {
+  int(fn, 'n', n, 1);
+  int(fn, 'k', k, 1);
+  checkFormat(fn, format);
+  const size = checkBlockSize(fn, format, blockSize);
+  if (k % size !== 0) fail('range', fn, 'k', `a multiple of ${size} (blockSize)`, k);
+  return size;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantized matmul
+
+export interface QuantizedActivations {
+  /** Codes, m·k. */
+  q: Int8Array;
+  /** Per 32-block scale d = amax/127, kept in f32. */
+  d: Float32Array;
+  /** Per 32-block exact sum of the codes. */
+  s: Int32Array;
+}
+
+/** X (m rows of k, k a multiple of 32) in 32-blocks as the int8 precision does it. */
+export function quantizeActivations(x: Float32Array, k: number): QuantizedActivations {
+  const fn = 'reference.quantizeActivations';
+  int(fn, 'k', k, 1);
+  if (k % 32 !== 0) fail('range', fn, 'k', 'a multiple of 32', k);
+  typed(fn, 'x', x, Float32Array, 0, 'any length');
+  if (x.length % k !== 0) fail('range', fn, 'x', `a Float32Array whose length is a multiple of ${k} (k)`, x);
+  return quantizeActivationBlocks(fn, x, x.length / k, k);
+}
+
+function quantizeActivationBlocks(fn: string, x: Float32Array, m: number, k: number): QuantizedActivations {
+  const blocks = (m * k) / 32;
+  const q = new Int8Array(m * k);
+  const d = new Float32Array(blocks);
+  const s = new Int32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    for (let t = 0; t < 32; t++) {
+      const i = b * 32 + t;
+      if (!Number.isFinite(x[i]!)) {
+        throw new RangeError(`${fn}: expected x: finite values, received ${x[i]} at index ${i} (row ${Math.floor(i / k)}, column ${i % k})`);
+      }
+      amax = Math.max(amax, Math.abs(x[i]!));
+    }
+    d[b] = f32(amax / 127);
+    const id = inverse(d[b]!);
+    let sum = 0;
+    for (let t = 0; t < 32; t++) {
+      const code = roundHalfAway(f32(x[b * 32 + t]! * id));
+      q[b * 32 + t] = code;
+      sum += code;
+    }
+    s[b] = sum;
+  }
+  return { q, d, s };
+}
+
+export interface MatmulQuantizedOptions {
+  /** Block size of w; the format's default when omitted. */
+  blockSize?: number;
+  /** Added to each output, last. At least n long. */
+  bias?: Float32Array;
+  /** 'int8' (default, except for nf4) or 'f32' (default for nf4). */
+  precision?: 'int8' | 'f32';
+}
+
+/** Y[m×n] = X[m×k]·Wᵀ (+ bias) with W [n×k] quantized: the terms of each output added in order in f32. */
+export function matmulQuantized(
+  x: Float32Array,
+  w: Uint8Array,
+  m: number,
+  n: number,
+  k: number,
+  format: QuantFormat,
+  options?: MatmulQuantizedOptions,
+): Float32Array {
+  const termsOf = outputTerms('reference.matmulQuantized', x, w, m, n, k, format, options);
+  const y = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (const term of termsOf(i, j)) acc = f32(acc + term);
+      y[i * n + j] = acc;
+    }
+  }
+  return y;
+}
+
+/** For each output, the DESIGN.md §3 bound 2·T·2⁻²⁴·Σ|t| over the T terms matmulQuantized adds (bias included). */
+export function matmulQuantizedTolerance(
+  x: Float32Array,
+  w: Uint8Array,
+  m: number,
+  n: number,
+  k: number,
+  format: QuantFormat,
+  options?: MatmulQuantizedOptions,
+): Float32Array {
+  const termsOf = outputTerms('reference.matmulQuantizedTolerance', x, w, m, n, k, format, options);
+  const tolerance = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const terms = termsOf(i, j);
+      let sum = 0;
+      for (const term of terms) sum += Math.abs(term);
+      tolerance[i * n + j] = 2 * terms.length * 2 ** -24 * sum;
+    }
+  }
+  return tolerance;
+}
+
+/**
+ * Validates a matmul and returns, for output (i, j), the terms the reference adds, in order:
+ * - int8 precision, per 32-block b: f32(f32(dw·dx)·Σ qw·qx) (q4_0: qw − 8; int8: sw = f32(absmax/127)
+ *   of the weight block holding b), and for q4_1 then f32(f32(mw·dx)·s);
+ * - f32 precision, per element p: f32(w_p·x_p) with w_p dequantized;
+ * - then the bias, if any.
+ */
+function outputTerms(
+  fn: string,
+  x: Float32Array,
+  w: Uint8Array,
+  m: number,
+  n: number,
+  k: number,
+  format: QuantFormat,
+  options: unknown,
+): (i: number, j: number) => number[] {
+  int(fn, 'm', m);
+  const { blockSize, bias, precision = format === 'nf4' ? 'f32' : 'int8' } = optionsBag<MatmulQuantizedOptions>(fn, options);
+  const size = checkShape(fn, n, k, format, blockSize);
+  if (precision !== 'int8' && precision !== 'f32') {
+    fail(typeof precision === 'string' ? 'range' : 'type', fn, 'precision', `'int8' or 'f32'`, precision);
+  }
+  if (precision === 'int8' && format === 'nf4') {
+    fail('range', fn, 'precision', `'f32' for nf4 (NF4 codes are not linear, so nf4 has no int8 path)`, precision);
+  }
+  typed(fn, 'x', x, Float32Array, count(fn, 'm·k', m, k), 'm·k');
+  const blockSizeBytes = bytesPerBlock(format, size);
+  const rowBytes = (k / size) * blockSizeBytes;
+  typed(fn, 'w', w, Uint8Array, count(fn, 'n·rowBytes', n, rowBytes), 'n·(k/blockSize)·blockBytes', true);
+  if (bias !== undefined) typed(fn, 'bias', bias, Float32Array, n, 'n');
+  const withBias = (terms: number[], j: number): number[] => {
+    if (bias !== undefined) terms.push(bias[j]!);
+    return terms;
+  };
+
+  if (precision === 'f32') {
+    const weights = dequantizeBlocks(w, format, size, n * k);
+    return (i, j) => {
+      const terms: number[] = [];
+      for (let p = 0; p < k; p++) terms.push(f32(weights[j * k + p]! * x[i * k + p]!));
+      return withBias(terms, j);
+    };
+  }
+
+  const act = quantizeActivationBlocks(fn, x, m, k);
+  const view = new DataView(w.buffer, w.byteOffset, w.byteLength);
+  const blocks = k / 32;
+  return (i, j) => {
+    const terms: number[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const a = i * blocks + b; // activation block
+      const dx = act.d[a]!;
+      // The weight block holding activation block b, and where b starts inside it.
+      const at = j * rowBytes + Math.floor((b * 32) / size) * blockSizeBytes;
+      const first = (b * 32) % size;
+      const offset = format === 'q4_0' ? 8 : 0;
+      let sumi = 0;
+      for (let t = 0; t < 32; t++) sumi += (codeAt(format, w, at, first + t) - offset) * act.q[a * 32 + t]!;
+      const scale = format === 'int8' ? f32(view.getFloat32(at, true) / 127) : f16Value(view.getUint16(at, true));
+      terms.push(f32(f32(scale * dx) * sumi));
+      if (format === 'q4_1') terms.push(f32(f32(f16Value(view.getUint16(at + 2, true)) * dx) * act.s[a]!));
+    }
+    return withBias(terms, j);
+  };
+}
