@@ -18,6 +18,24 @@ export {
   type LinearOptions,
   type QuantizedActivations,
 } from './gemm';
+export {
+  dequantizeRow,
+  f16ToF32,
+  f32ToF16,
+  lastQuantKernel,
+  matmulQuantized,
+  matmulQuantizedAsync,
+  quantize,
+  QuantizedMatrix,
+  quantizeRow,
+  quantizeActivationsQ8,
+  type ActivationsQ8,
+  type BlockOptions,
+  type DequantizeRowOptions,
+  type MatmulQuantizedOptions,
+  type QuantizeRowOptions,
+} from './quant';
+export { blockBytes, defaultBlockSize, QUANT_FORMATS, type Precision, type QuantFormat } from './formats';
 export { MAX_K } from './validate';
 import * as reference from './reference/index';
 export { reference };

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 /** Opaque handles to native-owned objects; only the addon can make or read them. */
 export type PackedInt8Handle = { readonly __brand: 'PackedInt8' };
 export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
+export type QuantizedHandle = { readonly __brand: 'QuantizedMatrix' };
 
 export interface NativeCpuInfo {
   arch: string;
@@ -44,6 +45,20 @@ export interface Native {
     zeroPoint: Int32Array,
   ): void;
   lastInt8GemmKernel(): string | null;
+
+  quantize(w: Float32Array, n: number, k: number, format: string, blockSize: number): QuantizedHandle;
+  quantizedFromBytes(format: string, n: number, k: number, blockSize: number, bytes: Uint8Array): QuantizedHandle;
+  quantizedToBytes(w: QuantizedHandle): Uint8Array;
+  quantizedDequantize(w: QuantizedHandle, out: Float32Array): void;
+  quantizeRow(x: Float32Array, k: number, format: string, blockSize: number, out: Uint8Array): void;
+  dequantizeRow(bytes: Uint8Array, k: number, format: string, blockSize: number, out: Float32Array): void;
+  /** precision: 0 = int8, 1 = f32. */
+  matmulQuantized(x: Float32Array, w: QuantizedHandle, m: number, bias: Float32Array | undefined, precision: number, out: Float32Array): void;
+  matmulQuantizedAsync(x: Float32Array, w: QuantizedHandle, m: number, bias: Float32Array | undefined, precision: number): Promise<Float32Array>;
+  f32ToF16(x: Float32Array, out: Uint16Array): void;
+  f16ToF32(h: Uint16Array, out: Float32Array): void;
+  quantizeActivationsQ8(x: Float32Array, m: number, k: number, q: Int8Array, d: Float32Array, s: Int32Array): void;
+  lastQuantKernel(): string | null;
 }
 
 const root = path.join(__dirname, '..');

@@ -72,6 +72,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sparq::binding::initRuntime(env, exports);
   sparq::binding::initGemm(env, exports);
+  sparq::binding::initQuant(env, exports);
   return exports;
 }
 }  // namespace

@@ -78,5 +78,6 @@ inline Napi::Value runAsync(Napi::Env env, std::function<std::string()> execute,
 
 void initRuntime(Napi::Env env, Napi::Object exports);
 void initGemm(Napi::Env env, Napi::Object exports);
+void initQuant(Napi::Env env, Napi::Object exports);
 
 }  // namespace sparq::binding

@@ -75,7 +75,8 @@ CpuInfo detect() {
   info.arch = "x64";
   unsigned a, b, c, d;
   __cpuid(1, a, b, c, d);
-  const bool osxsave = c & (1u << 27), fma = c & (1u << 12), avx = c & (1u << 28);
+  const bool osxsave = c & (1u << 27), fma = c & (1u << 12), avx = c & (1u << 28),
+             f16c = c & (1u << 29);
   const uint64_t xcr0 = osxsave ? readXcr0() : 0;
   const bool osYmm = (xcr0 & 0x6) == 0x6;           // SSE and AVX state saved by the OS
   const bool osZmm = osYmm && (xcr0 & 0xe0) == 0xe0; // opmask, ZMM_Hi256, Hi16_ZMM
@@ -84,12 +85,13 @@ CpuInfo detect() {
     unsigned a7, d7;
     __cpuid_count(7, 0, a7, b7, c7, d7);
   }
-  const bool avx2 = avx && fma && (b7 & (1u << 5)) && osYmm;
+  const bool avx2 = avx && fma && f16c && (b7 & (1u << 5)) && osYmm;
   const bool f = b7 & (1u << 16), dq = b7 & (1u << 17), bw = b7 & (1u << 30), vl = b7 & (1u << 31);
   const bool vnni = c7 & (1u << 11);
   const bool avx512 = avx2 && f && bw && vl && dq && osZmm;
   if (avx) info.features.push_back("avx");
   if (fma) info.features.push_back("fma");
+  if (f16c) info.features.push_back("f16c");
   if (b7 & (1u << 5)) info.features.push_back("avx2");
   if (f) info.features.push_back("avx512f");
   if (dq) info.features.push_back("avx512dq");
