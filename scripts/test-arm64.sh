@@ -19,8 +19,9 @@ set -euo pipefail
 TEST_FILTER="${SPARQ_ARM64_TESTS:-test/native}"
 # Sizes the vitest grid for emulation (read by the test files).
 TEST_QUICK="${SPARQ_ARM64_TEST_QUICK:-1}"
-# C++ kernel cross-check (native/tests/test_gemm_int8): off | quick | full.
+# C++ kernel cross-checks (native/tests/test_gemm_int8, test_quant): off | quick | full.
 CXX_TESTS="${SPARQ_ARM64_CXX_TESTS:-quick}"
+CXX_TEST_BINARIES=(test_gemm_int8 test_quant)
 # "qemu CPU model:expected best tier", space separated.
 CPU_MODELS="${SPARQ_ARM64_CPUS:-cortex-a53:neon neoverse-n1:neondot max:i8mm}"
 # Seconds any one emulated run may take: a deadlock fails the job instead of hanging it.
@@ -121,7 +122,11 @@ cmake_js=(node node_modules/cmake-js/bin/cmake-js --log-level warn --arch arm64 
 "${cmake_js[@]}" build --parallel "$(nproc)"
 ADDON="$BUILD/Release/sparq.node"
 [[ -f $ADDON ]] || die "the build made no $ADDON"
-[[ $CXX_TESTS == off || -f $BUILD/test_gemm_int8 ]] || die "the build made no $BUILD/test_gemm_int8"
+if [[ $CXX_TESTS != off ]]; then
+  for test in "${CXX_TEST_BINARIES[@]}"; do
+    [[ -f $BUILD/$test ]] || die "the build made no $BUILD/$test"
+  done
+fi
 file_header="$(od -An -tx1 -j18 -N2 "$ADDON" | tr -d ' ')"
 [[ $file_header == b700 ]] || die "$ADDON is not an aarch64 ELF (e_machine $file_header)"
 # Node-API addons resolve napi_* from the running node: they must not link libnode.
@@ -156,7 +161,9 @@ for entry in $CPU_MODELS; do
   if [[ $CXX_TESTS != off ]]; then
     cxx_args=()
     [[ $CXX_TESTS == quick ]] && cxx_args=(--quick)
-    "${run[@]}" "$BUILD/test_gemm_int8" "${cxx_args[@]}" || problems+=("$(failure "C++ cross-check" $?)")
+    for test in "${CXX_TEST_BINARIES[@]}"; do
+      "${run[@]}" "$BUILD/$test" "${cxx_args[@]}" || problems+=("$(failure "C++ $test" $?)")
+    done
   fi
   # $TEST_FILTER is split into words on purpose: it may name several filters.
   SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" node_modules/vitest/vitest.mjs run --pool=threads \
