@@ -296,6 +296,82 @@ function matMulModel({ m, k, n, bKxN }) {
   });
 }
 
+/**
+ * com.microsoft MatMulNBits (opset 1): Y[m×n] f32 = A[m×k] · dequant(B)ᵀ (+ bias), with
+ * B block-quantized along k: w[j][i] = (code − zero_point) · scale, one scale and zero point
+ * per block of blockSize consecutive i in row j. m is symbolic ('M') unless given.
+ *   b           uint8 [n][kBlocks][blockSize·bits/8], kBlocks = ceil(k / blockSize); codes
+ *               packed low bits first along k (4 bits: element 2i in the low nibble of
+ *               byte i, 2i+1 in the high nibble)
+ *   scales      f32 [n][kBlocks]
+ *   zeroPoints  optional uint8 [n][ceil(kBlocks·bits/8)], packed like b; when omitted the
+ *               zero point is 2^(bits−1) (8 for 4 bits)
+ *   bias        optional f32 [n]
+ * accuracyLevel: 0 (unset: A stays f32) … 4 (A may be quantized to int8 per block).
+ * The current schema gives scales and zero_points 2-D shapes; ORT also accepts the older
+ * flat [n·kBlocks] form. These builders write the 2-D form.
+ */
+function matMulNBitsModel({ m = 'M', k, n, bits = 4, blockSize = 32, accuracyLevel = 0, b, scales, zeroPoints, bias }) {
+  if (![2, 4, 8].includes(bits)) throw new RangeError(`MatMulNBits: expected bits 2, 4 or 8, received ${bits}`);
+  if (!(blockSize >= 16 && (blockSize & (blockSize - 1)) === 0)) {
+    throw new RangeError(`MatMulNBits: expected a power-of-two block_size ≥ 16, received ${blockSize}`);
+  }
+  const kBlocks = Math.ceil(k / blockSize);
+  const blobSize = (blockSize * bits) / 8;
+  const initializers = [
+    ['B', b, [n, kBlocks, blobSize]],
+    ['scales', scales, [n, kBlocks]],
+  ];
+  const nodeInputs = ['A', 'B', 'scales', '', '', ''];
+  if (zeroPoints) {
+    initializers.push(['zero_points', zeroPoints, [n, Math.ceil((kBlocks * bits) / 8)]]);
+    nodeInputs[3] = 'zero_points';
+  }
+  if (bias) {
+    initializers.push(['bias', bias, [n]]);
+    nodeInputs[5] = 'bias';
+  }
+  while (nodeInputs[nodeInputs.length - 1] === '') nodeInputs.pop();
+  return model({
+    opsets: { '': 17, 'com.microsoft': 1 },
+    graph: {
+      name: `matmulnbits_q${bits}b${blockSize}_${k}x${n}`,
+      nodes: [
+        {
+          opType: 'MatMulNBits',
+          domain: 'com.microsoft',
+          inputs: nodeInputs,
+          outputs: ['Y'],
+          attributes: { K: k, N: n, bits, block_size: blockSize, accuracy_level: accuracyLevel },
+        },
+      ],
+      initializers,
+      inputs: [['A', DataType.FLOAT, [m, k]]],
+      outputs: [['Y', DataType.FLOAT, [m, n]]],
+    },
+  });
+}
+
+/**
+ * DynamicQuantizeLinear (opset 11): x f32 [length] → y uint8 [length], y_scale f32 scalar,
+ * y_zero_point uint8 scalar. The range [min(x, 0), max(x, 0)] maps onto 0…255; the zero
+ * point and y round half to even.
+ */
+function dynamicQuantizeLinearModel({ length }) {
+  return model({
+    graph: {
+      name: `dynamicquantizelinear_${length}`,
+      nodes: [{ opType: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['y', 'y_scale', 'y_zero_point'] }],
+      inputs: [['x', DataType.FLOAT, [length]]],
+      outputs: [
+        ['y', DataType.UINT8, [length]],
+        ['y_scale', DataType.FLOAT, []],
+        ['y_zero_point', DataType.UINT8, []],
+      ],
+    },
+  });
+}
+
 module.exports = {
   DataType,
   ProtoWriter,
@@ -308,4 +384,6 @@ module.exports = {
   matMulIntegerModel,
   dynamicQuantizeMatMulModel,
   matMulModel,
+  matMulNBitsModel,
+  dynamicQuantizeLinearModel,
 };
