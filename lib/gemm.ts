@@ -3,7 +3,7 @@
  * Layout: a linear layer is Y[m×n] = X[m×k]·Wᵀ + b with W stored [n×k] (out × in, PyTorch).
  */
 import { native, type LinearInt8Handle, type PackedInt8Handle } from './native';
-import { count, fail, int, MAX_K, options, typed } from './validate';
+import { copyInto, count, fail, int, MAX_K, options, typed } from './validate';
 
 /** B [n×k] s8 in native-owned memory, packed for the kernels. Immutable; made by {@link packInt8}. */
 export class PackedInt8Matrix {
@@ -127,7 +127,7 @@ export async function gemmU8S8Async(a: Uint8Array, w: PackedInt8Matrix, m: numbe
   const { aZeroPoint = 0, out } = options<GemmU8S8Options>(fn, opts);
   gemmOperands(fn, a, Uint8Array, w, m, out);
   int(fn, 'aZeroPoint', aZeroPoint, 0, 255);
-  return into(fn, await native.gemmU8S8Async(a, w.handle, m, aZeroPoint), out);
+  return copyInto(fn, await native.gemmU8S8Async(a, w.handle, m, aZeroPoint), out);
 }
 
 /** {@link gemmS8S8} on the libuv pool. */
@@ -135,15 +135,7 @@ export async function gemmS8S8Async(a: Int8Array, w: PackedInt8Matrix, m: number
   const fn = 'gemmS8S8Async';
   const { out } = options<GemmOptions>(fn, opts);
   gemmOperands(fn, a, Int8Array, w, m, out);
-  return into(fn, await native.gemmS8S8Async(a, w.handle, m), out);
-}
-
-// Copy an async result into the caller's `out` (re-checked: it may have been detached meanwhile).
-function into<T extends Int32Array | Float32Array>(fn: string, result: T, out: T | undefined): T {
-  if (out === undefined) return result;
-  if (out.length < result.length) fail('range', fn, 'out', `an array of length ≥ ${result.length} when the work completed`, out);
-  out.set(result);
-  return out;
+  return copyInto(fn, await native.gemmS8S8Async(a, w.handle, m), out);
 }
 
 /**
@@ -185,7 +177,7 @@ export async function linearInt8Async(x: Float32Array, layer: LinearInt8, m: num
   const { out } = options<LinearOptions>(fn, opts);
   typed(fn, 'x', x, Float32Array, count(fn, 'm·k', m, k), 'm·k');
   if (out !== undefined) typed(fn, 'out', out, Float32Array, count(fn, 'm·n', m, n), 'm·n');
-  return into(fn, await native.linearInt8Async(x, layer.handle, m), out);
+  return copyInto(fn, await native.linearInt8Async(x, layer.handle, m), out);
 }
 
 export interface QuantizedActivations {

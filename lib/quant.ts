@@ -5,7 +5,7 @@
  */
 import { blockBytes, blockSize, precision, quantFormat, type Precision, type QuantFormat } from './formats';
 import { native, type QuantizedHandle } from './native';
-import { count, fail, int, options, typed } from './validate';
+import { copyInto, count, fail, int, options, typed } from './validate';
 
 export interface BlockOptions {
   /** Elements per block: 32 for q8_0/q4_0/q4_1; a power of two 32…4096 for nf4, 64…4096 for int8. Default 32, or 64 for nf4 and int8. */
@@ -159,11 +159,7 @@ export function matmulQuantized(x: Float32Array, w: QuantizedMatrix, m: number, 
 export async function matmulQuantizedAsync(x: Float32Array, w: QuantizedMatrix, m: number, opts?: MatmulQuantizedOptions): Promise<Float32Array> {
   const fn = 'matmulQuantizedAsync';
   const { out, bias, code } = matmulOperands(fn, x, w, m, opts);
-  const y = await native.matmulQuantizedAsync(x, w.handle, m, bias, code);
-  if (out === undefined) return y;
-  if (out.length < y.length) fail('range', fn, 'out', `an array of length ≥ ${y.length} when the work completed`, out);
-  out.set(y);
-  return out;
+  return copyInto(fn, await native.matmulQuantizedAsync(x, w.handle, m, bias, code), out);
 }
 
 const scalarIn = new Float32Array(1);

@@ -110,3 +110,11 @@ export function options<T extends object>(fn: string, value: unknown): Partial<T
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('type', fn, 'options', 'an object', value);
   return value as Partial<T>;
 }
+
+/** An async result copied into the caller's `out` when given (re-checked: it may have been detached meanwhile). */
+export function copyInto<T extends Int32Array | Float32Array>(fn: string, result: T, out: T | undefined): T {
+  if (out === undefined) return result;
+  if (out.length < result.length) fail('range', fn, 'out', `an array of length ≥ ${result.length} when the work completed`, out);
+  out.set(result);
+  return out;
+}

@@ -54,39 +54,28 @@ void record(const char* op, int format, const char* tier) {
 
 // The tier's kernel when it has one, else the scalar one; records which ran.
 template <typename Fn>
-Fn pick(Fn QuantKernels::*table, int format, const char* op) {
+Fn choose(Fn tierFn, Fn scalarFn, const char* tier, const char* op, int format) {
+  record(op, format, tierFn ? tier : quant__scalar.tier);
+  return tierFn ? tierFn : scalarFn;
+}
+
+template <typename Fn>
+Fn pick(Fn QuantKernels::*entry, const char* op) {
   const QuantKernels& k = quantKernels();
-  Fn fn = (k.*table);
-  if (fn) {
-    record(op, format, k.tier);
-    return fn;
-  }
-  record(op, format, quant__scalar.tier);
-  return quant__scalar.*table;
+  return choose(k.*entry, quant__scalar.*entry, k.tier, op, -1);
 }
 
 template <typename Fn>
 Fn pickFormat(Fn (QuantKernels::*table)[kQFormats], QFormat f, const char* op) {
   const QuantKernels& k = quantKernels();
-  Fn fn = (k.*table)[int(f)];
-  if (fn) {
-    record(op, int(f), k.tier);
-    return fn;
-  }
-  record(op, int(f), quant__scalar.tier);
-  return (quant__scalar.*table)[int(f)];
+  return choose((k.*table)[int(f)], (quant__scalar.*table)[int(f)], k.tier, op, int(f));
 }
 
 template <typename Fn>
 Fn pickMatmul(Fn (QuantMatmulKernels::*table)[kQFormats], QFormat f, const char* op) {
   const QuantKernels& k = quantKernels();
-  Fn fn = k.matmul ? (k.matmul->*table)[int(f)] : nullptr;
-  if (fn) {
-    record(op, int(f), k.tier);
-    return fn;
-  }
-  record(op, int(f), quant__scalar.tier);
-  return (quantMatmul__scalar.*table)[int(f)];
+  return choose(k.matmul ? (k.matmul->*table)[int(f)] : nullptr, (quantMatmul__scalar.*table)[int(f)], k.tier, op,
+                int(f));
 }
 
 // Below this many elements (or multiply-adds) waking the pool costs more than it saves.
@@ -207,12 +196,12 @@ std::string lastQuantKernel() {
 }
 
 void convertF32ToF16(const float* x, size_t n, uint16_t* out) {
-  auto fn = pick(&QuantKernels::f32ToF16, -1, "f32ToF16");
+  auto fn = pick(&QuantKernels::f32ToF16, "f32ToF16");
   forChunks(n, n, [&](size_t b, size_t e) { fn(x + b, e - b, out + b); });
 }
 
 void convertF16ToF32(const uint16_t* h, size_t n, float* out) {
-  auto fn = pick(&QuantKernels::f16ToF32, -1, "f16ToF32");
+  auto fn = pick(&QuantKernels::f16ToF32, "f16ToF32");
   forChunks(n, n, [&](size_t b, size_t e) { fn(h + b, e - b, out + b); });
 }
 
@@ -273,7 +262,7 @@ QuantizedMatrix::QuantizedMatrix(QFormat format, int n, size_t k, int blockSize)
 }
 
 bool quantizeActivations(const float* x, size_t m, size_t k, int8_t* q, float* d, int32_t* s) {
-  auto quantize = pick(&QuantKernels::quantizeAct, -1, "quantizeAct");
+  auto quantize = pick(&QuantKernels::quantizeAct, "quantizeAct");
   const size_t blocks = k / kActBlock;
   std::atomic<bool> finite{true};
   forChunks(m, m * k, [&](size_t b, size_t e) {
