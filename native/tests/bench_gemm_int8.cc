@@ -21,54 +21,16 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.h"
 #include "sparq/gemm.h"
 
 using namespace sparq;
+using namespace sparq::bench;
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 int gBatches = 9;
 double gBatchSeconds = 0.03;
-
-struct Variant {
-  const char* label;
-  int threads;                  // pool size while this variant runs
-  std::function<void()> call;   // one call
-  std::vector<double> seconds;  // per call, one entry per batch
-  double median() const {
-    auto s = seconds;
-    std::sort(s.begin(), s.end());
-    return s[s.size() / 2];
-  }
-  double best() const { return *std::min_element(seconds.begin(), seconds.end()); }
-};
-
-// Batches of each variant in turn, gBatches rounds; a batch lasts about gBatchSeconds.
-void measure(std::vector<Variant>& variants) {
-  std::vector<int> reps;
-  for (auto& v : variants) {
-    setThreads(v.threads);
-    v.call();
-    const double t0 = now();
-    v.call();
-    reps.push_back(std::max(1, int(gBatchSeconds / std::max(now() - t0, 1e-7))));
-  }
-  for (int b = 0; b < gBatches; b++)
-    for (size_t i = 0; i < variants.size(); i++) {
-      setThreads(variants[i].threads);
-      const double start = now();
-      for (int r = 0; r < reps[i]; r++) variants[i].call();
-      variants[i].seconds.push_back((now() - start) / reps[i]);
-    }
-}
-
-struct Shape {
-  int m, n, k;
-};
 
 void benchShape(const Int8GemmKernel& kernel, const Shape& s) {
   std::mt19937 rng(uint32_t(s.m * 7919 + s.n * 31 + s.k));
@@ -85,11 +47,11 @@ void benchShape(const Int8GemmKernel& kernel, const Shape& s) {
       {"bare", 1,
        [&] { kernel.run(a.data(), size_t(s.k), packed, s.n, s.k, s.m, 0, s.n, nullptr, c.data(), size_t(s.n)); }, {}},
   };
-  measure(variants);
+  measure(variants, gBatches, gBatchSeconds);
   const double ops = 2.0 * s.m * s.n * s.k;
   std::printf("  %-26s m=%-4d n=%-4d k=%-4d GOP/s median (best):", kernel.name, s.m, s.n, s.k);
   for (const auto& v : variants)
-    std::printf("  %s %6.1f (%6.1f)", v.label, ops / v.median() * 1e-9, ops / v.best() * 1e-9);
+    std::printf("  %s %6.1f (%6.1f)", v.label.c_str(), ops / v.median() * 1e-9, ops / v.best() * 1e-9);
   std::printf("  2T/1T x%.2f\n", variants[0].median() / variants[1].median());
   std::fflush(stdout);
 }
@@ -147,10 +109,10 @@ void benchStreaming(const Int8GemmKernel& kernel, const Shape& s) {
        },
        {}},
   };
-  measure(variants);
+  measure(variants, gBatches, gBatchSeconds);
   std::printf("  %-26s m=%-4d n=%-4d k=%-4d GB/s of weights from DRAM, median (best):", kernel.name, s.m, s.n, s.k);
   for (const auto& v : variants)
-    std::printf("  %s %5.1f (%5.1f)", v.label, weightBytes / v.median() * 1e-9, weightBytes / v.best() * 1e-9);
+    std::printf("  %s %5.1f (%5.1f)", v.label.c_str(), weightBytes / v.median() * 1e-9, weightBytes / v.best() * 1e-9);
   std::printf("  [%d × %.1f MB]%s\n", count, weightBytes / 1048576.0, sink == 42 ? " " : "");
   std::fflush(stdout);
 }

@@ -26,56 +26,18 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.h"
 #include "sparq/quant.h"
 #include "sparq/quant_common.h"
 #include "sparq/runtime.h"
 
 using namespace sparq;
+using namespace sparq::bench;
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 int gBatches = 9;
 double gBatchSeconds = 0.05;
-
-struct Variant {
-  std::string label;
-  int threads;                  // pool size while this variant runs
-  std::function<void()> call;   // one call
-  std::vector<double> seconds;  // per call, one entry per batch
-  double median() const {
-    auto s = seconds;
-    std::sort(s.begin(), s.end());
-    return s[s.size() / 2];
-  }
-  double best() const { return *std::min_element(seconds.begin(), seconds.end()); }
-};
-
-// Batches of each variant in turn, gBatches rounds; a batch lasts about gBatchSeconds.
-void measure(std::vector<Variant>& variants) {
-  std::vector<int> reps;
-  for (auto& v : variants) {
-    setThreads(v.threads);
-    v.call();
-    const double t0 = now();
-    v.call();
-    reps.push_back(std::max(1, int(gBatchSeconds / std::max(now() - t0, 1e-7))));
-  }
-  for (int b = 0; b < gBatches; b++)
-    for (size_t i = 0; i < variants.size(); i++) {
-      setThreads(variants[i].threads);
-      const double start = now();
-      for (int r = 0; r < reps[i]; r++) variants[i].call();
-      variants[i].seconds.push_back((now() - start) / reps[i]);
-    }
-}
-
-struct Shape {
-  int m, n, k;
-};
 
 // A matrix of valid blocks with random codes and modest scales, written directly (quantizing
 // hundreds of MB of floats would take longer than the benchmark).
@@ -148,7 +110,7 @@ void benchShape(QFormat f, const Options& o, const Shape& s) {
   for (int t : o.threads)
     variants.push_back({std::to_string(t) + "T", t, [&] { matmulQuantized(x.data(), s.m, *w, nullptr, o.precision, y.data()); }, {}});
   variants.push_back({"bare", 1, bareCall(f, o, *w, x, a, s.m, y), {}});
-  measure(variants);
+  measure(variants, gBatches, gBatchSeconds);
   const double ops = 2.0 * s.m * s.n * s.k;
   std::printf("  %-5s %-4s m=%-4d n=%-5d k=%-5d GOP/s median (best):", formatName(f),
               o.precision == Precision::int8 ? "int8" : "f32", s.m, s.n, s.k);
@@ -205,7 +167,7 @@ void benchStreaming(QFormat f, const Options& o, const Shape& s) {
                         next = (next + 1) % count;
                       },
                       {}});
-  measure(variants);
+  measure(variants, gBatches, gBatchSeconds);
   std::printf("  %-5s %-4s m=%-4d n=%-5d k=%-5d GB/s of weights from DRAM, median (best):", formatName(f),
               o.precision == Precision::int8 ? "int8" : "f32", s.m, s.n, s.k);
   for (const auto& v : variants)
