@@ -1,4 +1,6 @@
 /** sparq/reference: the pure-TypeScript reference of every kernel family. */
 export * from './gemm';
 export * from './quant';
+export * from './sparse';
+export * from './dense';
 export { roundHalfAway, roundHalfEven } from './round';
