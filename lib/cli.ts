@@ -1,9 +1,26 @@
 #!/usr/bin/env node
 /**
  * `sparq` (and `npm start`): what this CPU and build offer, the tier in use, and a short table of
- * int8 GEMM throughput, sparq against the TypeScript reference. Options: --isa <tier>, --threads <n>.
+ * int8 GEMM and f32 GEMM throughput against the TypeScript reference, and a pruned layer run sparse
+ * against sparq's own dense product. Options: --isa <tier>, --threads <n>.
  */
-import { cpuInfo, gemmU8S8, isa, lastInt8GemmKernel, packInt8, setIsa, setThreads, threads, type Tier } from './index';
+import {
+  cpuInfo,
+  CsrMatrix,
+  gemmU8S8,
+  isa,
+  lastF32GemmKernel,
+  lastInt8GemmKernel,
+  lastSparseKernel,
+  linearF32,
+  linearSparse,
+  packF32,
+  packInt8,
+  setIsa,
+  setThreads,
+  threads,
+  type Tier,
+} from './index';
 import * as reference from './reference/index';
 
 const SHAPES: Array<[m: number, k: number, n: number]> = [
@@ -44,6 +61,41 @@ function time(fn: () => void, budget: number): number {
   return samples[samples.length >> 1]!;
 }
 
+function randomFloats(length: number, seed: number): Float32Array {
+  const bytes = randomBytes(length, seed);
+  return Float32Array.from(bytes, (b) => (b - 127.5) / 64);
+}
+
+/** f32 GEMM against the reference, then a 90%-pruned layer: sparse against sparq's own dense product. */
+function f32Table(): void {
+  console.log('f32 GEMM, Y[m×n] = X[m×k]·Wᵀ (linearF32, packed W), median of samples:');
+  console.log(`  ${'m×k×n'.padEnd(16)}${'sparq GFLOP/s'.padStart(14)}${'reference'.padStart(12)}${'ratio'.padStart(10)}  kernel`);
+  for (const [m, k, n] of [
+    [1, 4096, 4096],
+    [128, 1024, 1024],
+  ] as const) {
+    const x = randomFloats(m * k, m + 3);
+    const weights = randomFloats(n * k, n + 5);
+    const w = packF32(weights, n, k);
+    const out = new Float32Array(m * n);
+    const sparq = (2 * m * n * k) / time(() => linearF32(x, w, m, { out }), 0.25) / 1e9;
+    const kernel = lastF32GemmKernel() ?? '?';
+    const ref = (2 * 16 * k) / time(() => reference.linearF32(x.subarray(0, k), weights.subarray(0, 16 * k), 1, 16, k), 0.25) / 1e9;
+    console.log(`  ${`${m}×${k}×${n}`.padEnd(16)}${sparq.toFixed(1).padStart(14)}${ref.toFixed(2).padStart(12)}${(sparq / ref).toFixed(0).padStart(9)}×  ${kernel}`);
+  }
+  const [m, k, n] = [8, 4096, 4096];
+  const weights = randomFloats(n * k, 11);
+  const x = randomFloats(m * k, 13);
+  const pruned = CsrMatrix.fromDense(weights, n, k, { threshold: 1.8 }); // |w| > 1.8 of uniform ±2: about 10% kept
+  const dense = packF32(weights, n, k);
+  const out = new Float32Array(m * n);
+  const tDense = time(() => linearF32(x, dense, m, { out }), 0.25);
+  const tSparse = time(() => linearSparse(x, pruned, m, { out }), 0.25);
+  console.log('');
+  console.log(`pruned linear layer ${m}×${k}×${n}, ${(100 * (1 - pruned.density)).toFixed(1)}% zeros (CSR, ${(pruned.byteLength / 2 ** 20).toFixed(1)} MiB):`);
+  console.log(`  dense linearF32 ${(tDense * 1e3).toFixed(2)} ms, linearSparse ${(tSparse * 1e3).toFixed(2)} ms: ×${(tDense / tSparse).toFixed(1)}  ${lastSparseKernel() ?? '?'}`);
+}
+
 function main(): void {
   const tier = arg('isa');
   if (tier !== undefined) setIsa(tier as Tier);
@@ -74,6 +126,8 @@ function main(): void {
       `  ${shape.padEnd(16)}${sparq.toFixed(1).padStart(12)}${ref.toFixed(2).padStart(12)}${(sparq / ref).toFixed(0).padStart(9)}×  ${kernel}`,
     );
   }
+  console.log('');
+  f32Table();
   console.log('');
   console.log('Force a tier with SPARQ_ISA=<tier> or --isa <tier>; full benchmarks: npm run bench.');
 }

@@ -35,6 +35,34 @@ export {
   type MatmulQuantizedOptions,
   type QuantizeRowOptions,
 } from './quant';
+export {
+  CsrMatrix,
+  lastSparseKernel,
+  linearSparse,
+  linearSparseAsync,
+  spmm,
+  spmmAsync,
+  spmv,
+  spmvAsync,
+  type CsrBuildOptions,
+  type FromArraysOptions,
+  type FromDenseOptions,
+  type IndexBits,
+  type LinearSparseOptions,
+  type SparseOptions,
+  type SparseValueType,
+} from './sparse';
+export {
+  gemmF32,
+  gemmF32Async,
+  lastF32GemmKernel,
+  linearF32,
+  linearF32Async,
+  packF32,
+  PackedF32Matrix,
+  type GemmF32Options,
+  type LinearF32Options,
+} from './dense';
 export { blockBytes, defaultBlockSize, QUANT_FORMATS, type Precision, type QuantFormat } from './formats';
 export { MAX_K } from './validate';
 import * as reference from './reference/index';

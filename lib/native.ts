@@ -9,6 +9,8 @@ import * as path from 'node:path';
 export type PackedInt8Handle = { readonly __brand: 'PackedInt8' };
 export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
 export type QuantizedHandle = { readonly __brand: 'QuantizedMatrix' };
+export type CsrHandle = { readonly __brand: 'CsrMatrix' };
+export type PackedF32Handle = { readonly __brand: 'PackedF32' };
 
 export interface NativeCpuInfo {
   arch: string;
@@ -59,6 +61,39 @@ export interface Native {
   f16ToF32(h: Uint16Array, out: Float32Array): void;
   quantizeActivationsQ8(x: Float32Array, m: number, k: number, q: Int8Array, d: Float32Array, s: Int32Array): void;
   lastQuantKernel(): string | null;
+
+  csrFromDense(values: Float32Array, rows: number, cols: number, threshold: number, indexBits: number): CsrHandle;
+  csrFromCoo(rows: number, cols: number, rowIdx: Int32Array, colIdx: Int32Array, values: Float32Array, indexBits: number): CsrHandle;
+  csrFromArrays(
+    rows: number,
+    cols: number,
+    indptr: Int32Array,
+    indices: Int32Array,
+    values: Float32Array | Int8Array,
+    scales: Float32Array | undefined,
+    indexBits: number,
+  ): CsrHandle;
+  /** [rows, cols, nnz, valueType (0 = f32, 1 = int8), indexBits, byteLength]. */
+  csrInfo(a: CsrHandle): [number, number, number, number, number, number];
+  csrToArrays(a: CsrHandle): [Int32Array, Int32Array, Float32Array | Int8Array, Float32Array | null];
+  csrToDense(a: CsrHandle, out: Float32Array): void;
+  csrQuantizeValues(a: CsrHandle): CsrHandle;
+  csrWithIndexBits(a: CsrHandle, indexBits: number): CsrHandle;
+  spmv(a: CsrHandle, x: Float32Array, out: Float32Array): void;
+  spmvAsync(a: CsrHandle, x: Float32Array): Promise<Float32Array>;
+  spmm(a: CsrHandle, b: Float32Array, n: number, out: Float32Array): void;
+  spmmAsync(a: CsrHandle, b: Float32Array, n: number): Promise<Float32Array>;
+  linearSparse(x: Float32Array, w: CsrHandle, m: number, bias: Float32Array | undefined, out: Float32Array): void;
+  linearSparseAsync(x: Float32Array, w: CsrHandle, m: number, bias: Float32Array | undefined): Promise<Float32Array>;
+  lastSparseKernel(): string | null;
+
+  packF32(w: Float32Array, n: number, k: number): PackedF32Handle;
+  packedF32Rows(w: PackedF32Handle): Float32Array;
+  linearF32(x: Float32Array, w: PackedF32Handle, m: number, bias: Float32Array | undefined, out: Float32Array): void;
+  linearF32Async(x: Float32Array, w: PackedF32Handle, m: number, bias: Float32Array | undefined): Promise<Float32Array>;
+  gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean, out: Float32Array): void;
+  gemmF32Async(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean): Promise<Float32Array>;
+  lastF32GemmKernel(): string | null;
 }
 
 const root = path.join(__dirname, '..');

@@ -96,8 +96,13 @@ export function typed<C extends TypedArrayCtor>(
   if (!(value instanceof ctor) && !(ArrayBuffer.isView(value) && tag(value) === ctor.name)) {
     fail('type', fn, name, ctor.name, value);
   }
-  // A detached buffer reads as length 0, so it fails here whenever anything is required.
+  // A detached buffer reads as length 0, so it fails here whenever anything is required, and
+  // explicitly when an empty array would do (it would otherwise pass as an empty input).
   const actual = (value as unknown as { length: number }).length;
+  const view = value as unknown as ArrayBufferView;
+  if (length === 0 && view.buffer.byteLength === 0 && isDetached(view.buffer)) {
+    fail('range', fn, name, `${ctor.name} (${formula})`, value);
+  }
   if (exact ? actual !== length : actual < length) {
     fail('range', fn, name, `${ctor.name} of length ${exact ? '' : '≥ '}${length} (${formula})`, value);
   }

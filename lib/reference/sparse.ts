@@ -3,7 +3,7 @@
  * as the native ones, and spmv/spmm/linearSparse as plain sequential f32 loops. Integer results
  * and built matrices equal the native ones exactly; products are held to the tolerance functions.
  */
-import { count, int, typed } from '../validate';
+import { count, fail, int, typed } from '../validate';
 import { clamp, f32, roundHalfEven } from './round';
 
 /** A CSR matrix as plain arrays. `scales` (one per row) is set when `values` holds int8 codes. */
@@ -33,9 +33,8 @@ export function csrFromDense(values: Float32Array, rows: number, cols: number, t
   const fn = 'csrFromDense';
   checkDims(fn, rows, cols);
   typed(fn, 'values', values, Float32Array, count(fn, 'rows·cols', rows, cols), 'rows·cols', true);
-  if (typeof threshold !== 'number' || !(threshold >= 0) || threshold === Infinity) {
-    throw new RangeError(`${fn}: expected threshold: a finite number ≥ 0, received ${threshold}`);
-  }
+  if (typeof threshold !== 'number') fail('type', fn, 'threshold', 'a number', threshold);
+  if (!(threshold >= 0) || threshold === Infinity) fail('range', fn, 'threshold', 'a finite number ≥ 0', threshold);
   const indptr = new Int32Array(rows + 1);
   const indices: number[] = [];
   const kept: number[] = [];
@@ -164,8 +163,12 @@ export function csrToDense(a: Csr): Float32Array {
   return out;
 }
 
-/** One scale per row: amax/127 (1 when amax = 0 or the row is empty), q = clamp(roundHalfEven(v/scale), −127, 127). */
+/**
+ * One scale per row: amax/127 (1 when amax = 0 or the row is empty), q = clamp(roundHalfEven(v/scale), −127, 127).
+ * A matrix that already holds int8 values is returned as a copy.
+ */
 export function csrQuantizeValues(a: Csr): Csr {
+  if (a.scales) return { ...a, indptr: a.indptr.slice(), indices: a.indices.slice(), values: a.values.slice(), scales: a.scales.slice() };
   const values = new Int8Array(a.indices.length);
   const scales = new Float32Array(a.rows);
   for (let i = 0; i < a.rows; i++) {

@@ -73,6 +73,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sparq::binding::initRuntime(env, exports);
   sparq::binding::initGemm(env, exports);
   sparq::binding::initQuant(env, exports);
+  sparq::binding::initSparse(env, exports);
+  sparq::binding::initDense(env, exports);
   return exports;
 }
 }  // namespace

@@ -2,9 +2,11 @@
 #pragma once
 #include <napi.h>
 
+#include <cstring>
 #include <functional>
 #include <new>
 #include <string>
+#include <vector>
 
 namespace sparq::binding {
 
@@ -76,8 +78,17 @@ inline Napi::Value runAsync(Napi::Env env, std::function<std::string()> execute,
   return promise;
 }
 
+// An async result handed back to JS: a new Float32Array holding a copy of v.
+inline Napi::Value floatArray(Napi::Env env, const std::vector<float>& v) {
+  auto y = Napi::Float32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(y.Data(), v.data(), v.size() * sizeof(float));
+  return y;
+}
+
 void initRuntime(Napi::Env env, Napi::Object exports);
 void initGemm(Napi::Env env, Napi::Object exports);
+void initSparse(Napi::Env env, Napi::Object exports);
+void initDense(Napi::Env env, Napi::Object exports);
 void initQuant(Napi::Env env, Napi::Object exports);
 
 }  // namespace sparq::binding

@@ -163,11 +163,7 @@ Napi::Value LinearInt8Async(const Napi::CallbackInfo& info) {
   return runAsync(
       info.Env(),
       [=]() -> std::string { return linearInt8(input->data(), m, *layer, output->data()) ? "" : nonFinite(fn); },
-      [=](Napi::Env env) -> Napi::Value {
-        auto y = Napi::Float32Array::New(env, output->size());
-        if (!output->empty()) std::memcpy(y.Data(), output->data(), output->size() * sizeof(float));
-        return y;
-      });
+      [=](Napi::Env env) { return floatArray(env, *output); });
 }
 
 // quantizeActivationsU8(x: Float32Array, m, k, q: Uint8Array, scale: Float32Array, zeroPoint: Int32Array)

@@ -182,11 +182,7 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
         const float* b = bias->empty() ? nullptr : bias->data();
         return matmulQuantized(input->data(), m, *w, b, p, output->data()) ? "" : nonFinite(fn);
       },
-      [=](Napi::Env env) -> Napi::Value {
-        auto y = Napi::Float32Array::New(env, output->size());
-        if (!output->empty()) std::memcpy(y.Data(), output->data(), output->size() * sizeof(float));
-        return y;
-      });
+      [=](Napi::Env env) { return floatArray(env, *output); });
 }
 
 // f32ToF16(x: Float32Array, out: Uint16Array) and f16ToF32(h: Uint16Array, out: Float32Array)
