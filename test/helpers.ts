@@ -72,3 +72,28 @@ export function expectSameFloats(got: Float32Array, want: Float32Array, context:
     floats: true,
   });
 }
+
+/** Seeded integers in [0, bound), from the same xorshift32 stream as randomBytes (bound ≤ 2²⁴). */
+export function randomInts(length: number, bound: number, seed: number): Int32Array {
+  const bytes = randomBytes(length * 3, seed);
+  const out = new Int32Array(length);
+  for (let i = 0; i < length; i++) {
+    const u = bytes[3 * i]! | (bytes[3 * i + 1]! << 8) | (bytes[3 * i + 2]! << 16);
+    out[i] = Math.floor((u / 16777216) * bound);
+  }
+  return out;
+}
+
+/**
+ * Floats within a per-output bound of the reference: |got − want| ≤ tolerance[i]. A NaN must
+ * meet a NaN and an infinity the same infinity. Reports the first output outside the bound.
+ */
+export function expectWithinBound(got: Float32Array, want: Float32Array, tolerance: ArrayLike<number>, context: object): void {
+  expect(got.length, `length (${JSON.stringify(context)})`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    const ok = Number.isNaN(w) ? Number.isNaN(g) : Number.isFinite(w) ? Math.abs(g - w) <= tolerance[i]! : g === w;
+    if (!ok) expect.fail(`[${i}]: got ${g}, want ${w} ± ${tolerance[i]} (${JSON.stringify(context)})`);
+  }
+}
