@@ -19,9 +19,9 @@ set -euo pipefail
 TEST_FILTER="${SPARQ_ARM64_TESTS:-test/native}"
 # Sizes the vitest grid for emulation (read by the test files).
 TEST_QUICK="${SPARQ_ARM64_TEST_QUICK:-1}"
-# C++ kernel cross-checks (native/tests/test_gemm_int8, test_quant): off | quick | full.
+# C++ kernel cross-checks (native/tests/test_*.cc, one binary each): off | quick | full.
 CXX_TESTS="${SPARQ_ARM64_CXX_TESTS:-quick}"
-CXX_TEST_BINARIES=(test_gemm_int8 test_quant)
+CXX_TEST_BINARIES=(test_gemm_int8 test_quant test_sparse test_gemm_f32)
 # "qemu CPU model:expected best tier", space separated.
 CPU_MODELS="${SPARQ_ARM64_CPUS:-cortex-a53:neon neoverse-n1:neondot max:i8mm}"
 # Seconds any one emulated run may take: a deadlock fails the job instead of hanging it.
@@ -111,6 +111,7 @@ ESBUILD_HOST="$(node -p "
 
 # --- 5. Cross-build the addon and the C++ tests ----------------------------------------------
 log "cross-building the addon into ${BUILD#"$ROOT"/}"
+build_started=$SECONDS
 cxx_tests_flag=OFF
 [[ $CXX_TESTS == off ]] || cxx_tests_flag=ON
 # cmake-js supplies the Node-API headers (node-api-headers) and the CMAKE_JS_* variables;
@@ -129,6 +130,7 @@ if [[ $CXX_TESTS != off ]]; then
 fi
 file_header="$(od -An -tx1 -j18 -N2 "$ADDON" | tr -d ' ')"
 [[ $file_header == b700 ]] || die "$ADDON is not an aarch64 ELF (e_machine $file_header)"
+build_seconds=$((SECONDS - build_started))
 # Node-API addons resolve napi_* from the running node: they must not link libnode.
 if aarch64-linux-gnu-readelf -d "$ADDON" | grep NEEDED | grep -v -E '\[(libc|libm|libpthread|libdl|ld-linux-aarch64)\.so'; then
   die "$ADDON links libraries beyond libc (see above)"
@@ -142,11 +144,15 @@ export SPARQ_TEST_QUICK="$TEST_QUICK"
 unset SPARQ_ISA
 failed=()
 summary=()
+# Seconds per step of a CPU model, for the summary: emulated time is what the CI budget goes on.
+took() { steps+=" · $1 $((SECONDS - step))s"; step=$SECONDS; }
 for entry in $CPU_MODELS; do
   cpu="${entry%%:*}"
   want="${entry#*:}"
   log "qemu -cpu $cpu: expecting tier $want"
   t0=$SECONDS
+  step=$SECONDS
+  steps=""
   problems=()  # every step runs, so one report shows all that is wrong on this model
   run=(timeout --kill-after=10 "$RUN_TIMEOUT" "$QEMU" -cpu "$cpu" -L "$SYSROOT")
   SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" -e '
@@ -158,24 +164,28 @@ for entry in $CPU_MODELS; do
         console.error(`expected tier ${process.env.SPARQ_EXPECT_ISA}, the addon chose ${addon.isa()}`);
         process.exit(1);
       }' || problems+=("$(failure "tier check" $?)")
+  took "tier check"
   if [[ $CXX_TESTS != off ]]; then
     cxx_args=()
     [[ $CXX_TESTS == quick ]] && cxx_args=(--quick)
     for test in "${CXX_TEST_BINARIES[@]}"; do
       "${run[@]}" "$BUILD/$test" "${cxx_args[@]}" || problems+=("$(failure "C++ $test" $?)")
+      took "$test"
     done
   fi
   # $TEST_FILTER is split into words on purpose: it may name several filters.
   SPARQ_EXPECT_ISA="$want" "${run[@]}" "$ARM64_NODE" node_modules/vitest/vitest.mjs run --pool=threads \
     $TEST_FILTER || problems+=("$(failure vitest $?)")
+  took vitest
   status=ok
   if ((${#problems[@]})); then
     status="$(IFS=,; echo "${problems[*]}")"
     failed+=("$cpu")
   fi
   summary+=("$(printf '%-12s %-8s %4ds  %s' "$cpu" "$want" $((SECONDS - t0)) "$status")")
+  summary+=("$(printf '%28s%s' '' "${steps# · }")")
 done
 
-log "summary ($((SECONDS - started))s in all)"
+log "summary ($((SECONDS - started))s in all, ${build_seconds}s of it building)"
 printf '%s\n' "${summary[@]}"
 ((${#failed[@]} == 0)) || die "failed on: ${failed[*]}"
