@@ -17,6 +17,7 @@ const path = require('node:path');
 const Benchmark = require('benchmark');
 const onnx = require('./onnx-model');
 const quantPeers = require('./quant-peers');
+const sparseSuites = require('./sparse-suites');
 
 // Test functions close over their data, so benchmark.js must call them by reference
 // rather than decompile and inline their source.
@@ -492,7 +493,7 @@ function runSuite(title, rows) {
                 ? row.elementsPerCall / result.median / 1e6
                 : 1 / result.median;
         if (row.bytesPerCall && row.unit !== 'GB/s') result.bytesRate = row.bytesPerCall / result.median / 1e9;
-        if (row.after) Object.assign(result, row.after());
+        if (row.after) Object.assign(result, row.after(result));
       }
       results.push(result);
       printResult(result);
@@ -1930,6 +1931,7 @@ function summary(defaultTier) {
     }
   }
 
+  lines.push(...sparseSuites.verdicts(defaultTier));
   console.log('\n== targets');
   for (const line of lines) console.log(line);
   if (lines.length === 0) console.log('  (none measured in this run)');
@@ -1973,6 +1975,9 @@ async function main() {
   for (const spec of CONFIG.quant.matmul) await qmatmulShape(spec, tiers);
   await qcoldGemv(tiers);
   await qaccuracy();
+  // Dense f32 and sparse CSR suites (sparse-suites.js), with the helpers above.
+  await sparseSuites.run({ args, sparq, reference, ort, tiers, Table, check, tryFirstCall, progress, withOrtSessions, ortOutput,
+    ortSessionOptions, ortBefore, sparqBefore, restoreSparqDefaults, findResult, aliases, quantPeers });
   const targets = summary(defaultTier);
   if (loadBefore >= 0.5) {
     console.log(`  (the machine was busy before the run, load ${loadBefore.toFixed(2)}: rerun a doubtful suite alone with --filter)`);
