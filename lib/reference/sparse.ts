@@ -47,9 +47,9 @@ export function csrFromDense(values: Float32Array, rows: number, cols: number, t
         kept.push(v);
       }
     }
-    if (indices.length > MAX_NNZ) rule(fn, `nnz = ${indices.length} exceeds ${MAX_NNZ}`);
     indptr[i + 1] = indices.length;
   }
+  if (indices.length > MAX_NNZ) rule(fn, `nnz = ${indices.length} exceeds ${MAX_NNZ}`);
   return { rows, cols, indptr, indices: Int32Array.from(indices), values: Float32Array.from(kept), scales: null };
 }
 
