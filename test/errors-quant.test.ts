@@ -18,6 +18,7 @@ import {
   type QuantFormat,
 } from '../lib/index';
 import { native, type QuantizedHandle } from '../lib/native';
+import { expectThrows } from './helpers';
 
 const w = quantize(new Float32Array(3 * 64), 3, 64, 'q4_0'); // n = 3, k = 64
 const nf4 = quantize(new Float32Array(2 * 64), 2, 64, 'nf4');
@@ -90,14 +91,7 @@ const cases: Case[] = [
 
 describe('quantization entry points reject bad input', () => {
   it.each(cases)('%s', (_name, call, error, message) => {
-    let thrown: unknown;
-    try {
-      call();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(error);
-    expect((thrown as Error).message).toMatch(message);
+    expectThrows(call, error, message);
   });
 
   it('matmulQuantizedAsync rejects bad input before any work starts', async () => {

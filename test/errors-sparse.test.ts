@@ -24,6 +24,7 @@ import {
 } from '../lib/index';
 import { native, type CsrHandle, type PackedF32Handle } from '../lib/native';
 import * as reference from '../lib/reference/index';
+import { expectThrows } from './helpers';
 
 const i32 = (...v: number[]): Int32Array => Int32Array.from(v);
 const f32s = (...v: number[]): Float32Array => Float32Array.from(v);
@@ -167,14 +168,7 @@ const cases: Case[] = [
 
 describe('sparse and dense f32 entry points reject bad input', () => {
   it.each(cases)('%s', (_name, call, error, message) => {
-    let thrown: unknown;
-    try {
-      call();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(error);
-    expect((thrown as Error).message).toMatch(message);
+    expectThrows(call, error, message);
   });
 
   it('async entry points reject (never throw synchronously) with the same errors', async () => {
@@ -250,14 +244,7 @@ const rules: Rule[] = [
 describe('CsrMatrix.fromArrays throws the first broken rule, as the reference does', () => {
   it.each(rules)('%s', (_name, rows, cols, indptr, indices, values, scales, rule) => {
     for (const indexBits of [32, 16] as const) {
-      let thrown: unknown;
-      try {
-        CsrMatrix.fromArrays(rows, cols, indptr, indices, values, { scales, indexBits });
-      } catch (e) {
-        thrown = e;
-      }
-      expect(thrown, `indexBits ${indexBits}`).toBeInstanceOf(RangeError);
-      expect((thrown as Error).message, `indexBits ${indexBits}`).toBe(`CsrMatrix.fromArrays: ${rule}`);
+      expectThrows(() => CsrMatrix.fromArrays(rows, cols, indptr, indices, values, { scales, indexBits }), RangeError, `CsrMatrix.fromArrays: ${rule}`, `indexBits ${indexBits}`);
     }
     expect(() => reference.csrFromArrays(rows, cols, indptr, indices, values, scales)).toThrow(new RangeError(`csrFromArrays: ${rule}`));
   });

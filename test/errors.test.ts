@@ -20,6 +20,7 @@ import {
   type PackedInt8Matrix,
 } from '../lib/index';
 import * as reference from '../lib/reference/index';
+import { expectThrows } from './helpers';
 
 const w = packInt8(new Int8Array(12), 3, 4); // n = 3, k = 4
 const layer = quantizeLinearInt8(new Float32Array(12), 3, 4);
@@ -95,14 +96,7 @@ const cases: Case[] = [
 
 describe('bad input', () => {
   it.each(cases)('%s', (_name, call, error, message) => {
-    let thrown: unknown;
-    try {
-      call();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(error);
-    expect((thrown as Error).message).toMatch(message);
+    expectThrows(call, error, message);
   });
 
   it('setIsa refuses a tier of the other architecture', () => {

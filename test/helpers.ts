@@ -97,3 +97,16 @@ export function expectWithinBound(got: Float32Array, want: Float32Array, toleran
     if (!ok) expect.fail(`[${i}]: got ${g}, want ${w} ± ${tolerance[i]} (${JSON.stringify(context)})`);
   }
 }
+
+/** `call` throws an instance of `error` whose message equals `message` (a string) or matches it (a RegExp). */
+export function expectThrows(call: () => unknown, error: typeof TypeError | typeof RangeError, message: string | RegExp, context?: string): void {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, context).toBeInstanceOf(error);
+  if (typeof message === 'string') expect((thrown as Error).message, context).toBe(message);
+  else expect((thrown as Error).message, context).toMatch(message);
+}

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as reference from '../lib/reference/index';
 import type { Csr } from '../lib/reference/index';
+import { expectThrows } from './helpers';
 
 const { csrFromArrays, csrFromCoo, csrFromDense, csrToDense, csrQuantizeValues } = reference;
 
@@ -23,17 +24,6 @@ function parts(a: Csr): { rows: number; cols: number; indptr: number[]; indices:
     values: list(a.values),
     scales: a.scales ? list(a.scales) : null,
   };
-}
-
-function expectThrows(call: () => unknown, error: typeof TypeError | typeof RangeError, message: string): void {
-  let thrown: unknown;
-  try {
-    call();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(error);
-  expect((thrown as Error).message).toBe(message);
 }
 
 const i32 = (...v: number[]): Int32Array => Int32Array.from(v);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sparq::binding {
 
@@ -65,6 +66,17 @@ T* typedArray(const Napi::CallbackInfo& info, size_t i, const char* fn, const ch
   auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data());
   if (!base) throwRange(env, expected + ", received a detached buffer");
   return reinterpret_cast<T*>(base + array.ByteOffset());
+}
+
+// A copy of a Float32Array argument's first `count` elements, for work off the main thread. An
+// optional argument that is undefined gives an empty copy.
+inline std::shared_ptr<std::vector<float>> floatsCopy(const Napi::CallbackInfo& info, size_t i, const char* fn,
+                                                      const char* name, uint64_t count, bool optional = false) {
+  auto copy = std::make_shared<std::vector<float>>();
+  if (optional && info[i].IsUndefined()) return copy;
+  const float* p = typedArray<float>(info, i, fn, name, napi_float32_array, count);
+  if (count) copy->assign(p, p + count);
+  return copy;
 }
 
 // Native objects travel to JS as externals tagged with their type, so a handle of the wrong

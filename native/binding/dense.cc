@@ -58,14 +58,8 @@ Napi::Value LinearAsync(const Napi::CallbackInfo& info) {
   const char* fn = "linearF32Async";
   auto w = packed(info, 1, fn);
   const int m = int(integer(info, 2, fn, "m", 1, kMaxDim));
-  auto bias = std::make_shared<std::vector<float>>();
-  if (!info[3].IsUndefined()) {
-    const float* b = typedArray<float>(info, 3, fn, "bias", napi_float32_array, uint64_t(w->n()));
-    bias->assign(b, b + w->n());
-  }
-  const size_t count = size_t(m) * size_t(w->k());
-  const float* x = typedArray<float>(info, 0, fn, "x", napi_float32_array, count);
-  auto input = std::make_shared<std::vector<float>>(x, x + count);
+  auto bias = floatsCopy(info, 3, fn, "bias", uint64_t(w->n()), true);
+  auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->n()));
   return runAsync(
       info.Env(),
@@ -100,11 +94,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 Napi::Value GemmAsync(const Napi::CallbackInfo& info) {
   const char* fn = "gemmF32Async";
   const GemmShape s = gemmShape(info, fn);
-  const size_t aCount = size_t(s.m) * size_t(s.k), bCount = size_t(s.k) * size_t(s.n);
-  const float* a = typedArray<float>(info, 0, fn, "a", napi_float32_array, aCount);
-  const float* b = typedArray<float>(info, 1, fn, "b", napi_float32_array, bCount);
-  auto left = std::make_shared<std::vector<float>>(a, a + aCount);
-  auto right = std::make_shared<std::vector<float>>(b, b + bCount);
+  auto left = floatsCopy(info, 0, fn, "a", uint64_t(s.m) * uint64_t(s.k));
+  auto right = floatsCopy(info, 1, fn, "b", uint64_t(s.k) * uint64_t(s.n));
   auto output = std::make_shared<std::vector<float>>(size_t(s.m) * size_t(s.n));
   return runAsync(
       info.Env(),

@@ -156,9 +156,7 @@ Napi::Value LinearInt8Async(const Napi::CallbackInfo& info) {
   const char* fn = "linearInt8Async";
   auto layer = linear(info, 1, fn);
   const int m = int(integer(info, 2, fn, "m", 0, kMaxDim));
-  const size_t count = size_t(m) * size_t(layer->weight->k());
-  const float* x = typedArray<float>(info, 0, fn, "x", napi_float32_array, count);
-  auto input = std::make_shared<std::vector<float>>(x, x + count);
+  auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(layer->weight->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(layer->weight->n()));
   return runAsync(
       info.Env(),

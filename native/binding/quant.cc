@@ -166,15 +166,9 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   const char* fn = "matmulQuantizedAsync";
   auto w = matrix(info, 1, fn);
   const int m = int(integer(info, 2, fn, "m", 0, kMaxDim));
-  auto bias = std::make_shared<std::vector<float>>();
-  if (!info[3].IsUndefined()) {
-    const float* b = typedArray<float>(info, 3, fn, "bias", napi_float32_array, uint64_t(w->n()));
-    bias->assign(b, b + w->n());
-  }
+  auto bias = floatsCopy(info, 3, fn, "bias", uint64_t(w->n()), true);
   const Precision p = precision(info, 4, fn, w->format());
-  const size_t count = size_t(m) * w->k();
-  const float* x = typedArray<float>(info, 0, fn, "x", napi_float32_array, count);
-  auto input = std::make_shared<std::vector<float>>(x, x + count);
+  auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->n()));
   return runAsync(
       info.Env(),

@@ -193,11 +193,6 @@ Napi::Value WithIndexBits(const Napi::CallbackInfo& info) {
   return built(info.Env(), fn, csrWithIndex(*a, indexBits(info, 1, fn), &error), error);
 }
 
-// Copies of a Float32Array argument for async work (the worker never reads JS memory).
-std::shared_ptr<std::vector<float>> copyOf(const float* p, size_t n) {
-  return std::make_shared<std::vector<float>>(p, p + n);
-}
-
 // spmv(handle, x: Float32Array ≥ cols, out: Float32Array ≥ rows)
 Napi::Value Spmv(const Napi::CallbackInfo& info) {
   const char* fn = "spmv";
@@ -211,8 +206,7 @@ Napi::Value Spmv(const Napi::CallbackInfo& info) {
 Napi::Value SpmvAsync(const Napi::CallbackInfo& info) {
   const char* fn = "spmvAsync";
   auto a = matrix(info, 0, fn, "a");
-  const float* x = typedArray<float>(info, 1, fn, "x", napi_float32_array, uint64_t(a->cols()));
-  auto input = copyOf(x, size_t(a->cols()));
+  auto input = floatsCopy(info, 1, fn, "x", uint64_t(a->cols()));
   auto output = std::make_shared<std::vector<float>>(size_t(a->rows()));
   return runAsync(
       info.Env(),
@@ -238,8 +232,7 @@ Napi::Value SpmmAsync(const Napi::CallbackInfo& info) {
   const char* fn = "spmmAsync";
   auto a = matrix(info, 0, fn, "a");
   const int n = int(integer(info, 2, fn, "n", 1, kMaxDim));
-  const float* b = typedArray<float>(info, 1, fn, "b", napi_float32_array, uint64_t(a->cols()) * uint64_t(n));
-  auto input = copyOf(b, size_t(a->cols()) * size_t(n));
+  auto input = floatsCopy(info, 1, fn, "b", uint64_t(a->cols()) * uint64_t(n));
   auto output = std::make_shared<std::vector<float>>(size_t(a->rows()) * size_t(n));
   return runAsync(
       info.Env(),
@@ -266,13 +259,8 @@ Napi::Value LinearSparseAsync(const Napi::CallbackInfo& info) {
   const char* fn = "linearSparseAsync";
   auto w = matrix(info, 1, fn, "w");
   const int m = int(integer(info, 2, fn, "m", 1, kMaxDim));
-  auto bias = std::make_shared<std::vector<float>>();
-  if (!info[3].IsUndefined()) {
-    const float* b = typedArray<float>(info, 3, fn, "bias", napi_float32_array, uint64_t(w->rows()));
-    bias->assign(b, b + w->rows());
-  }
-  const size_t count = size_t(m) * size_t(w->cols());
-  auto input = copyOf(typedArray<float>(info, 0, fn, "x", napi_float32_array, count), count);
+  auto bias = floatsCopy(info, 3, fn, "bias", uint64_t(w->rows()), true);
+  auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->cols()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->rows()));
   return runAsync(
       info.Env(),

@@ -15,27 +15,15 @@
 #include "sparq/gemm_f32.h"
 #include "sparq/runtime.h"
 
+#include "check.h"
+
 using namespace sparq;
+using namespace sparq::check;
 
 namespace {
 
-int failures = 0;
-bool quick = false;
 std::mt19937 rng(20261124);
 const float kCanary = -1.2345678e30f;
-
-void fail(const std::string& what) {
-  if (failures < 30) std::fprintf(stderr, "FAIL %s\n", what.c_str());
-  failures++;
-}
-
-bool sameFloat(float a, float b) {
-  if (std::isnan(a) && std::isnan(b)) return true;
-  uint32_t x, y;
-  std::memcpy(&x, &a, 4);
-  std::memcpy(&y, &b, 4);
-  return x == y;
-}
 
 std::string shape(int m, int n, int k) {
   return "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
@@ -264,8 +252,7 @@ void checkEmptyDepth(const std::vector<const F32GemmKernels*>& kernels) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (std::string(argv[i]) == "--quick") quick = true;
+  parseArgs(argc, argv);
   const auto kernels = simdKernels();
   std::printf("kernels:");
   for (auto* k : kernels) std::printf(" %s", k->tier);

@@ -14,26 +14,14 @@
 #include "sparq/quant_common.h"
 #include "sparq/runtime.h"
 
+#include "check.h"
+
 using namespace sparq;
+using namespace sparq::check;
 
 namespace {
 
-int failures = 0;
-bool quick = false;
 std::mt19937 rng(20261123);
-
-void fail(const std::string& what) {
-  if (failures < 30) std::fprintf(stderr, "FAIL %s\n", what.c_str());
-  failures++;
-}
-
-bool sameFloat(float a, float b) {
-  if (std::isnan(a) && std::isnan(b)) return true;
-  uint32_t x, y;
-  std::memcpy(&x, &a, 4);
-  std::memcpy(&y, &b, 4);
-  return x == y;
-}
 
 std::vector<int> blockSizes(QFormat f) {
   if (isGgml(f)) return {32};
@@ -310,8 +298,7 @@ void checkF16(const QuantKernels& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (std::string(argv[i]) == "--quick") quick = true;
+  parseArgs(argc, argv);
   // The scalar f16 conversion against a few hand-checked values first.
   struct {
     float x;

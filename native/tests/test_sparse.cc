@@ -18,28 +18,17 @@
 #include "sparq/runtime.h"
 #include "sparq/sparse.h"
 
+#include "check.h"
+
 using namespace sparq;
+using namespace sparq::check;
 
 namespace {
 
-int failures = 0;
-bool quick = false;
 std::mt19937 rng(20261207);
 constexpr float kCanary = -12345.0f;
 const float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-void fail(const std::string& what) {
-  if (failures < 40) std::fprintf(stderr, "FAIL %s\n", what.c_str());
-  failures++;
-}
-
-bool sameBits(float a, float b) {
-  uint32_t x, y;
-  std::memcpy(&x, &a, 4);
-  std::memcpy(&y, &b, 4);
-  return x == y;
-}
 
 const char* valueName(SparseValues v) { return v == SparseValues::i8 ? "i8" : "f32"; }
 const char* indexName(SparseIndex i) { return i == SparseIndex::u16 ? "u16" : "u32"; }
@@ -590,8 +579,7 @@ void checkTier(Tier tier, bool kernelGrid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (std::string(argv[i]) == "--quick") quick = true;
+  parseArgs(argc, argv);
   checkArraysRules();
   checkCoo();
   checkDense();
