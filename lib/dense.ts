@@ -3,11 +3,12 @@
  * multiply-add chain in k order, so results are the same on every tier and thread count
  * (docs/gemm-f32.md); against the reference they follow DESIGN.md §3's bound.
  */
+import { NativeObject } from './handle';
 import { native, type PackedF32Handle } from './native';
 import { copyInto, count, fail, int, options, typed } from './validate';
 
 /** W [n×k] f32 in native-owned memory, packed for the kernels. Immutable; made by {@link packF32}. */
-export class PackedF32Matrix {
+export class PackedF32Matrix extends NativeObject {
   /** @internal */
   readonly handle: PackedF32Handle;
   /** Rows (output features). */
@@ -17,6 +18,7 @@ export class PackedF32Matrix {
 
   /** @internal */
   constructor(handle: PackedF32Handle, n: number, k: number) {
+    super();
     this.handle = handle;
     this.n = n;
     this.k = k;

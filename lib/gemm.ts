@@ -2,11 +2,12 @@
  * The int8 GEMM family: packed int8 weights, exact integer GEMM, and the quantized linear layer.
  * Layout: a linear layer is Y[m×n] = X[m×k]·Wᵀ + b with W stored [n×k] (out × in, PyTorch).
  */
+import { NativeObject } from './handle';
 import { native, type LinearInt8Handle, type PackedInt8Handle } from './native';
 import { copyInto, count, fail, int, MAX_K, options, typed } from './validate';
 
 /** B [n×k] s8 in native-owned memory, packed for the kernels. Immutable; made by {@link packInt8}. */
-export class PackedInt8Matrix {
+export class PackedInt8Matrix extends NativeObject {
   /** @internal */
   readonly handle: PackedInt8Handle;
   /** Rows (output features). */
@@ -16,6 +17,7 @@ export class PackedInt8Matrix {
 
   /** @internal */
   constructor(handle: PackedInt8Handle, n: number, k: number) {
+    super();
     this.handle = handle;
     this.n = n;
     this.k = k;
@@ -29,7 +31,7 @@ export class PackedInt8Matrix {
 }
 
 /** A quantized linear layer: int8 weights per output channel, f32 scales, optional bias. Made by {@link quantizeLinearInt8}. */
-export class LinearInt8 {
+export class LinearInt8 extends NativeObject {
   /** @internal */
   readonly handle: LinearInt8Handle;
   readonly n: number;
@@ -38,6 +40,7 @@ export class LinearInt8 {
 
   /** @internal */
   constructor(handle: LinearInt8Handle, n: number, k: number, hasBias: boolean) {
+    super();
     this.handle = handle;
     this.n = n;
     this.k = k;

@@ -1,4 +1,5 @@
 /** sparq: kernels for compressed neural networks. */
+export { nativeMemory, NativeObject, type NativeMemory } from './handle';
 export { cpuInfo, isa, setIsa, setThreads, threads, TIERS, type CpuInfo, type Tier } from './runtime';
 export {
   gemmS8S8,

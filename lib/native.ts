@@ -11,6 +11,7 @@ export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
 export type QuantizedHandle = { readonly __brand: 'QuantizedMatrix' };
 export type CsrHandle = { readonly __brand: 'CsrMatrix' };
 export type PackedF32Handle = { readonly __brand: 'PackedF32' };
+export type NativeHandle = PackedInt8Handle | LinearInt8Handle | QuantizedHandle | CsrHandle | PackedF32Handle;
 
 export interface NativeCpuInfo {
   arch: string;
@@ -27,6 +28,10 @@ export interface Native {
   threads(): number;
   setThreads(n: number): void;
   defaultThreads(): number;
+  dispose(handle: NativeHandle): void;
+  isDisposed(handle: NativeHandle): boolean;
+  /** [objects, scratch] in bytes. */
+  nativeMemory(): [number, number];
 
   packInt8(b: Int8Array, n: number, k: number): PackedInt8Handle;
   packedInt8Rows(w: PackedInt8Handle): Int8Array;

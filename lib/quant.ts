@@ -4,6 +4,7 @@
  * A weight W is [n×k] (out × in, PyTorch Linear); blocks run along k.
  */
 import { blockBytes, blockSize, precision, quantFormat, type Precision, type QuantFormat } from './formats';
+import { NativeObject } from './handle';
 import { native, type QuantizedHandle } from './native';
 import { copyInto, count, fail, int, options, typed } from './validate';
 
@@ -13,7 +14,7 @@ export interface BlockOptions {
 }
 
 /** A quantized weight [n×k] in native-owned memory that JS cannot mutate. Made by {@link quantize} or {@link QuantizedMatrix.fromBytes}. */
-export class QuantizedMatrix {
+export class QuantizedMatrix extends NativeObject {
   /** @internal */
   readonly handle: QuantizedHandle;
   readonly format: QuantFormat;
@@ -27,6 +28,7 @@ export class QuantizedMatrix {
 
   /** @internal */
   constructor(handle: QuantizedHandle, format: QuantFormat, n: number, k: number, size: number) {
+    super();
     this.handle = handle;
     this.format = format;
     this.n = n;

@@ -2,8 +2,9 @@
  * Sparse CSR matrices and their products: spmv, spmm and the pruned linear layer. Structure,
  * builders' rules and messages, value types and numerics: docs/sparse.md.
  */
+import { NativeObject } from './handle';
 import { native, type CsrHandle } from './native';
-import { copyInto, count, fail, int, options, typed } from './validate';
+import { builtRows, copyInto, count, fail, int, options, typed, typedArrayName } from './validate';
 
 export type SparseValueType = 'f32' | 'int8';
 export type IndexBits = 16 | 32;
@@ -43,7 +44,7 @@ function indexBits(fn: string, value: unknown): IndexBits {
  * A CSR matrix [rows×cols] in native-owned memory that JS cannot mutate, validated once when built.
  * Made by {@link CsrMatrix.fromDense}, {@link CsrMatrix.fromCoo} or {@link CsrMatrix.fromArrays}.
  */
-export class CsrMatrix {
+export class CsrMatrix extends NativeObject {
   /** @internal */
   readonly handle: CsrHandle;
   readonly rows: number;
@@ -60,6 +61,7 @@ export class CsrMatrix {
 
   /** @internal */
   constructor(handle: CsrHandle) {
+    super();
     const [rows, cols, nnz, valueType, bits, bytes] = native.csrInfo(handle);
     this.handle = handle;
     this.rows = rows;
@@ -83,6 +85,7 @@ export class CsrMatrix {
     if (typeof threshold !== 'number') fail('type', fn, 'options.threshold', 'a number', threshold);
     if (!(threshold >= 0) || threshold === Infinity) fail('range', fn, 'options.threshold', 'a finite number ≥ 0', threshold);
     typed(fn, 'values', values, Float32Array, count(fn, 'rows·cols', rows, cols), 'rows·cols', true);
+    builtRows(fn, rows, values.length);
     return new CsrMatrix(native.csrFromDense(values, rows, cols, threshold, bits));
   }
 
@@ -95,6 +98,7 @@ export class CsrMatrix {
     typed(fn, 'rowIdx', rowIdx, Int32Array, 0, 'one per entry');
     typed(fn, 'colIdx', colIdx, Int32Array, rowIdx.length, 'rowIdx.length', true);
     typed(fn, 'values', values, Float32Array, rowIdx.length, 'rowIdx.length', true);
+    builtRows(fn, rows, rowIdx.length);
     return new CsrMatrix(native.csrFromCoo(rows, cols, rowIdx, colIdx, values, bits));
   }
 
@@ -114,8 +118,9 @@ export class CsrMatrix {
     const bits = indexBits(fn, o.indexBits);
     typed(fn, 'indptr', indptr, Int32Array, 0, 'rows + 1 entries');
     typed(fn, 'indices', indices, Int32Array, 0, 'one per entry');
-    const int8 = values instanceof Int8Array || (ArrayBuffer.isView(values) && Object.prototype.toString.call(values) === '[object Int8Array]');
-    if (!int8 && !(values instanceof Float32Array) && !(ArrayBuffer.isView(values) && Object.prototype.toString.call(values) === '[object Float32Array]')) {
+    const valueType = typedArrayName(values);
+    const int8 = valueType === 'Int8Array';
+    if (!int8 && valueType !== 'Float32Array') {
       fail('type', fn, 'values', 'Float32Array or Int8Array', values);
     }
     if (o.scales !== undefined) typed(fn, 'options.scales', o.scales, Float32Array, 0, 'one per row');

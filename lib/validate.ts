@@ -42,8 +42,21 @@ export function describe(value: unknown): string {
   }
 }
 
+// The real element type of a typed array, from the intrinsic %TypedArray%.prototype getter: it
+// reads the internal slot, so neither a redefined Symbol.toStringTag nor a swapped prototype
+// can make an Int8Array pass for a Float32Array. Undefined for anything that is not a typed array.
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Int8Array.prototype) as object,
+  Symbol.toStringTag,
+)!.get as (this: unknown) => string | undefined;
+
+/** The element type's name of a typed array, or undefined. */
+export function typedArrayName(value: unknown): string | undefined {
+  return typedArrayTag.call(value);
+}
+
 function tag(value: object): string {
-  return Object.prototype.toString.call(value).slice(8, -1);
+  return typedArrayTag.call(value) ?? (ArrayBuffer.isView(value) ? 'DataView' : 'object');
 }
 
 function isDetached(buffer: ArrayBufferLike): boolean {
@@ -70,6 +83,21 @@ export function int(fn: string, name: string, value: unknown, min = 0, max = MAX
   return value;
 }
 
+/**
+ * Most rows a sparse builder makes beyond the entries it is given. A CSR matrix needs 4 bytes of
+ * indptr per row (and the builders a few more while they work) even when it holds no entry, so
+ * rows not backed by input are capped: `fromCoo(2³¹ − 1, …)` with 79 triples would otherwise
+ * commit gigabytes before anything could fail. fromArrays is bounded by the indptr it is given.
+ */
+export const MAX_UNBACKED_ROWS = 2 ** 24;
+
+/** A builder's row count: at most MAX_UNBACKED_ROWS, or the number of entries given. */
+export function builtRows(fn: string, rows: number, given: number): void {
+  if (rows > Math.max(MAX_UNBACKED_ROWS, given)) {
+    fail('range', fn, 'rows', `at most ${MAX_UNBACKED_ROWS} or the number of entries given (${given})`, rows);
+  }
+}
+
 /** m·n (or any product of dims) as an exact element count. */
 export function count(fn: string, what: string, ...dims: number[]): number {
   let product = 1;
@@ -92,8 +120,9 @@ export function typed<C extends TypedArrayCtor>(
   formula: string,
   exact = false,
 ): InstanceType<C> {
-  // instanceof first (fast); the tag check accepts arrays from another realm.
-  if (!(value instanceof ctor) && !(ArrayBuffer.isView(value) && tag(value) === ctor.name)) {
+  // The intrinsic tag, not instanceof or Symbol.toStringTag, both of which a caller can forge;
+  // it also accepts arrays from another realm.
+  if (typedArrayTag.call(value) !== ctor.name) {
     fail('type', fn, name, ctor.name, value);
   }
   // A detached buffer reads as length 0, so it fails here whenever anything is required, and
@@ -119,6 +148,8 @@ export function options<T extends object>(fn: string, value: unknown): Partial<T
 /** An async result copied into the caller's `out` when given (re-checked: it may have been detached meanwhile). */
 export function copyInto<T extends Int32Array | Float32Array>(fn: string, result: T, out: T | undefined): T {
   if (out === undefined) return result;
+  const expected = typedArrayName(result)!;
+  if (typedArrayName(out) !== expected) fail('type', fn, 'out', expected, out);
   if (out.length < result.length) fail('range', fn, 'out', `an array of length ≥ ${result.length} when the work completed`, out);
   out.set(result);
   return out;

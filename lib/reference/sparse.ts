@@ -3,7 +3,7 @@
  * as the native ones, and spmv/spmm/linearSparse as plain sequential f32 loops. Integer results
  * and built matrices equal the native ones exactly; products are held to the tolerance functions.
  */
-import { count, fail, int, typed } from '../validate';
+import { builtRows, count, fail, int, typed } from '../validate';
 import { clamp, f32, roundHalfEven } from './round';
 
 /** A CSR matrix as plain arrays. `scales` (one per row) is set when `values` holds int8 codes. */
@@ -35,6 +35,7 @@ export function csrFromDense(values: Float32Array, rows: number, cols: number, t
   typed(fn, 'values', values, Float32Array, count(fn, 'rows·cols', rows, cols), 'rows·cols', true);
   if (typeof threshold !== 'number') fail('type', fn, 'threshold', 'a number', threshold);
   if (!(threshold >= 0) || threshold === Infinity) fail('range', fn, 'threshold', 'a finite number ≥ 0', threshold);
+  builtRows(fn, rows, values.length);
   const indptr = new Int32Array(rows + 1);
   const indices: number[] = [];
   const kept: number[] = [];
@@ -61,6 +62,7 @@ export function csrFromCoo(rows: number, cols: number, rowIdx: Int32Array, colId
   const n = rowIdx.length;
   typed(fn, 'colIdx', colIdx, Int32Array, n, 'rowIdx.length', true);
   typed(fn, 'values', values, Float32Array, n, 'rowIdx.length', true);
+  builtRows(fn, rows, n);
   for (let e = 0; e < n; e++) {
     const r = rowIdx[e]!;
     const c = colIdx[e]!;

@@ -1,5 +1,6 @@
 // The addon's entry point and the runtime functions: tiers, CPU info, threads.
 #include "args.h"
+#include "handles.h"
 #include "binding.h"
 #include "sparq/runtime.h"
 
@@ -55,15 +56,44 @@ Napi::Value DefaultThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), defaultThreads());
 }
 
+// dispose(handle): frees a native-owned object now instead of at garbage collection. Disposing
+// twice is harmless; an async call in flight keeps its own reference until it ends.
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  Holder* h = holderOf(info[0]);
+  if (!h) throwType(info.Env(), "dispose: expected a sparq handle");
+  h->value.reset();
+  reconcile(info.Env(), *h);
+  return info.Env().Undefined();
+}
+
+Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+  Holder* h = holderOf(info[0]);
+  if (!h) throwType(info.Env(), "isDisposed: expected a sparq handle");
+  return Napi::Boolean::New(info.Env(), !h->value);
+}
+
+// nativeMemory() → [objects, scratch]: bytes held by live native-owned objects in this process
+// (as last reported) and by thread-local scratch.
+Napi::Value NativeMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto out = Napi::Array::New(env, 2);
+  out.Set(0u, double(objectBytes().load()));
+  out.Set(1u, double(scratchBytes()));
+  return out;
+}
+
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
-  exports.Set("cpuInfo", function(env, CpuInfoJs));
-  exports.Set("isa", function(env, Isa));
-  exports.Set("setIsa", function(env, SetIsa));
-  exports.Set("threads", function(env, Threads));
-  exports.Set("setThreads", function(env, SetThreads));
-  exports.Set("defaultThreads", function(env, DefaultThreads));
+  exports.Set("cpuInfo", function(env, "cpuInfo", CpuInfoJs));
+  exports.Set("isa", function(env, "isa", Isa));
+  exports.Set("setIsa", function(env, "setIsa", SetIsa));
+  exports.Set("threads", function(env, "threads", Threads));
+  exports.Set("setThreads", function(env, "setThreads", SetThreads));
+  exports.Set("defaultThreads", function(env, "defaultThreads", DefaultThreads));
+  exports.Set("dispose", function(env, "dispose", Dispose));
+  exports.Set("isDisposed", function(env, "isDisposed", IsDisposed));
+  exports.Set("nativeMemory", function(env, "nativeMemory", NativeMemory));
 }
 
 }  // namespace sparq::binding

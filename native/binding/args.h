@@ -48,24 +48,47 @@ inline int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* fn,
   return int64_t(v);
 }
 
-// A typed array of the given element type holding at least `minLength` elements.
+// What a typed array argument holds, read with napi_get_typedarray_info alone: its data pointer
+// works for a SharedArrayBuffer as for an ArrayBuffer (Napi::TypedArray::ArrayBuffer() refuses
+// a shared one with a bare "Invalid argument"), and a detached buffer gives null data.
+struct ArrayView {
+  napi_typedarray_type type;
+  size_t length;
+  uint8_t* data;
+  bool shared;  // backed by a SharedArrayBuffer: another thread may write it while we read
+};
+
+inline ArrayView viewOf(Napi::Env env, napi_value value) {
+  ArrayView view{};
+  napi_value buffer;
+  void* data = nullptr;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, value, &view.type, &view.length, &data, &buffer, &offset) != napi_ok)
+    throwType(env, "sparq: could not read a typed array");
+  view.data = static_cast<uint8_t*>(data);
+  bool plain = false;
+  view.shared = napi_is_arraybuffer(env, buffer, &plain) == napi_ok && !plain;
+  return view;
+}
+
+// A typed array of the given element type holding at least `minLength` elements. A shared
+// buffer is accepted: sync kernels read and write it in place (values another thread writes
+// meanwhile give unspecified results, never unsafety, since nothing here re-reads a length or
+// an index from it; builders copy shared index arrays before validating them).
 template <typename T>
 T* typedArray(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, napi_typedarray_type type,
               uint64_t minLength) {
   Napi::Env env = info.Env();
   const std::string expected = std::string(fn) + ": expected " + name + ": " + typedArrayName(type);
   if (!info[i].IsTypedArray()) throwType(env, expected);
-  auto array = info[i].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != type)
-    throwType(env, expected + ", received " + typedArrayName(array.TypedArrayType()));
-  const size_t length = array.ElementLength();
-  if (length < minLength)
+  const ArrayView view = viewOf(env, info[i]);
+  if (view.type != type) throwType(env, expected + ", received " + typedArrayName(view.type));
+  if (view.length < minLength)
     throwRange(env, expected + " of length ≥ " + std::to_string(minLength) + ", received length " +
-                        std::to_string(length));
+                        std::to_string(view.length));
   if (minLength == 0) return nullptr;
-  auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data());
-  if (!base) throwRange(env, expected + ", received a detached buffer");
-  return reinterpret_cast<T*>(base + array.ByteOffset());
+  if (!view.data) throwRange(env, expected + ", received a detached buffer");
+  return reinterpret_cast<T*>(view.data);
 }
 
 // A copy of a Float32Array argument's first `count` elements, for work off the main thread. An
@@ -77,30 +100,6 @@ inline std::shared_ptr<std::vector<float>> floatsCopy(const Napi::CallbackInfo& 
   const float* p = typedArray<float>(info, i, fn, name, napi_float32_array, count);
   if (count) copy->assign(p, p + count);
   return copy;
-}
-
-// Native objects travel to JS as externals tagged with their type, so a handle of the wrong
-// kind (or a forged object) is refused before anything is dereferenced.
-template <typename T>
-Napi::External<std::shared_ptr<T>> wrap(Napi::Env env, std::shared_ptr<T> value, const napi_type_tag& tag,
-                                        size_t bytes) {
-  auto* holder = new std::shared_ptr<T>(std::move(value));
-  auto external = Napi::External<std::shared_ptr<T>>::New(env, holder, [bytes](Napi::Env e, std::shared_ptr<T>* p) {
-    Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(bytes));
-    delete p;
-  });
-  external.TypeTag(&tag);
-  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(bytes));
-  return external;
-}
-
-template <typename T>
-std::shared_ptr<T> unwrap(const Napi::CallbackInfo& info, size_t i, const napi_type_tag& tag, const char* fn,
-                          const char* name, const char* kind) {
-  const Napi::Value v = info[i];
-  if (!v.IsExternal() || !v.As<Napi::External<std::shared_ptr<T>>>().CheckTypeTag(&tag))
-    throwType(info.Env(), std::string(fn) + ": expected " + name + ": a " + kind);
-  return *v.As<Napi::External<std::shared_ptr<T>>>().Data();
 }
 
 }  // namespace sparq::binding

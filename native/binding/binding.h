@@ -8,74 +8,144 @@
 #include <string>
 #include <vector>
 
+#include "handles.h"
+
 namespace sparq::binding {
 
 using Callback = Napi::Value (*)(const Napi::CallbackInfo&);
 
-// Every export goes through here: a C++ exception other than a Napi::Error (bad_alloc, say)
-// becomes a JS exception instead of terminating the process.
-inline Napi::Function function(Napi::Env env, Callback fn) {
-  return Napi::Function::New(env, [fn](const Napi::CallbackInfo& info) -> Napi::Value {
+// The message of an allocation that failed, in the call named `fn`.
+inline std::string outOfMemory(const char* fn) {
+  return std::string(fn) + ": out of memory (a native allocation failed; nothing was changed)";
+}
+
+// Every export goes through here: a C++ exception other than a Napi::Error (bad_alloc, say,
+// also one thrown by a pool task and rethrown on this thread) becomes a JS exception instead
+// of terminating the process.
+inline Napi::Function function(Napi::Env env, const char* name, Callback fn) {
+  return Napi::Function::New(env, [name, fn](const Napi::CallbackInfo& info) -> Napi::Value {
+    // Whatever the call grew (a layout packed for a new tier, scratch) is reported when it ends.
+    struct Reconcile {
+      napi_env env;
+      ~Reconcile() { reconcileTouched(env); }
+    } reconcile{info.Env()};
     try {
       return fn(info);
     } catch (const Napi::Error&) {
       throw;
     } catch (const std::bad_alloc&) {
-      throw Napi::RangeError::New(info.Env(), "sparq: out of memory");
+      throw Napi::RangeError::New(info.Env(), outOfMemory(name));
     } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("sparq: ") + e.what());
+      throw Napi::Error::New(info.Env(), std::string(name) + ": " + e.what());
+    } catch (...) {
+      throw Napi::Error::New(info.Env(), std::string(name) + ": unknown native error");
     }
   });
 }
 
 // Runs `execute` on the libuv pool; `execute` returns "" on success or a RangeError message.
 // `complete` runs on the main thread and builds the resolved value.
-class PromiseWorker : public Napi::AsyncWorker {
+//
+// Written on raw Node-API rather than Napi::AsyncWorker because of teardown: when a worker
+// thread is terminated (or calls process.exit) with work in flight, Node still runs the
+// completion, but its environment can no longer run JS, so every Node-API call there fails.
+// node-addon-api turns such a failure into a C++ exception thrown out of a C callback, which
+// terminates the process. Here nothing in the completion can throw past it: every status is
+// checked, a failure drops the result (the promise can no longer be observed), and the work's
+// state is freed either way. `execute` touches only native-owned memory (copies and matrices
+// held by shared_ptr), so it never depends on the environment that queued it.
+class AsyncCall {
  public:
-  PromiseWorker(Napi::Env env, std::function<std::string()> execute, std::function<Napi::Value(Napi::Env)> complete)
-      : Napi::AsyncWorker(env, "sparq"), deferred_(Napi::Promise::Deferred::New(env)), execute_(std::move(execute)),
-        complete_(std::move(complete)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      rangeError_ = execute_();
-    } catch (const std::bad_alloc&) {
-      rangeError_ = "sparq: out of memory";
-    } catch (const std::exception& e) {
-      SetError(std::string("sparq: ") + e.what());
+  static Napi::Value queue(Napi::Env env, const char* fn, std::function<std::string()> execute,
+                           std::function<Napi::Value(Napi::Env)> complete) {
+    auto call = std::make_unique<AsyncCall>(fn, std::move(execute), std::move(complete));
+    napi_value promise, name;
+    check(env, napi_create_promise(env, &call->deferred_, &promise));
+    check(env, napi_create_string_utf8(env, "sparq", NAPI_AUTO_LENGTH, &name));
+    if (napi_create_async_work(env, nullptr, name, run, done, call.get(), &call->work_) != napi_ok ||
+        napi_queue_async_work(env, call->work_) != napi_ok) {
+      if (call->work_) napi_delete_async_work(env, call->work_);
+      napi_value error = Napi::Error::New(env, "sparq: could not queue async work").Value();
+      napi_reject_deferred(env, call->deferred_, error);
+      return Napi::Value(env, promise);
     }
+    call.release();  // owned by the work from here; freed in done()
+    return Napi::Value(env, promise);
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (!rangeError_.empty()) {
-      deferred_.Reject(Napi::RangeError::New(env, rangeError_).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(complete_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+  AsyncCall(const char* fn, std::function<std::string()> execute, std::function<Napi::Value(Napi::Env)> complete)
+      : fn_(fn), execute_(std::move(execute)), complete_(std::move(complete)) {}
 
  private:
-  Napi::Promise::Deferred deferred_;
+  static void check(napi_env env, napi_status status) {
+    if (status != napi_ok) throw Napi::Error::New(env, "sparq: could not create a promise");
+  }
+
+  // On a libuv thread: no Node-API, no exception out.
+  static void run(napi_env, void* data) noexcept {
+    auto* call = static_cast<AsyncCall*>(data);
+    try {
+      call->rangeError_ = call->execute_();
+    } catch (const std::bad_alloc&) {
+      call->rangeError_ = outOfMemory(call->fn_);
+    } catch (const std::exception& e) {
+      call->error_ = std::string(call->fn_) + ": " + e.what();
+    } catch (...) {
+      call->error_ = std::string(call->fn_) + ": unknown native error";
+    }
+  }
+
+  // On the main thread, or during the environment's teardown (then status may be napi_cancelled
+  // and every call below may fail: the result is dropped).
+  static void done(napi_env env, napi_status status, void* data) noexcept {
+    std::unique_ptr<AsyncCall> call(static_cast<AsyncCall*>(data));
+    napi_delete_async_work(env, call->work_);
+    reconcileScratch(env);
+    if (status != napi_ok) return;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    try {
+      call->settle(Napi::Env(env));
+    } catch (...) {
+      // The environment is going away (a JS value could not be made); nobody can observe the promise.
+    }
+    napi_close_handle_scope(env, scope);
+  }
+
+  void settle(Napi::Env env) {
+    napi_value value;
+    if (!rangeError_.empty()) {
+      value = Napi::RangeError::New(env, rangeError_).Value();
+    } else if (!error_.empty()) {
+      value = Napi::Error::New(env, error_).Value();
+    } else {
+      try {
+        value = complete_(env);
+      } catch (const Napi::Error& e) {
+        napi_reject_deferred(env, deferred_, e.Value());
+        return;
+      } catch (const std::bad_alloc&) {
+        value = Napi::RangeError::New(env, outOfMemory(fn_)).Value();
+        napi_reject_deferred(env, deferred_, value);
+        return;
+      }
+      napi_resolve_deferred(env, deferred_, value);
+      return;
+    }
+    napi_reject_deferred(env, deferred_, value);
+  }
+
+  const char* fn_;  // a string literal
   std::function<std::string()> execute_;
   std::function<Napi::Value(Napi::Env)> complete_;
-  std::string rangeError_;
+  std::string rangeError_, error_;
+  napi_deferred deferred_ = nullptr;
+  napi_async_work work_ = nullptr;
 };
 
-inline Napi::Value runAsync(Napi::Env env, std::function<std::string()> execute,
+inline Napi::Value runAsync(Napi::Env env, const char* fn, std::function<std::string()> execute,
                             std::function<Napi::Value(Napi::Env)> complete) {
-  auto* worker = new PromiseWorker(env, std::move(execute), std::move(complete));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return AsyncCall::queue(env, fn, std::move(execute), std::move(complete));
 }
 
 // An async result handed back to JS: a new Float32Array holding a copy of v.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "args.h"
+#include "handles.h"
 #include "binding.h"
 #include "sparq/gemm_f32.h"
 
@@ -11,11 +12,10 @@ namespace sparq::binding {
 
 namespace {
 
-constexpr napi_type_tag kPackedF32Tag = {0x73706172712d6633ULL, 0x327061636b656431ULL};
 constexpr int64_t kMaxDim = 0x7fffffff;
 
 std::shared_ptr<PackedF32> packed(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return unwrap<PackedF32>(info, i, kPackedF32Tag, fn, "w", "PackedF32Matrix");
+  return unwrap<PackedF32>(info, i, fn, "w", "PackedF32Matrix");
 }
 
 bool boolean(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
@@ -30,8 +30,7 @@ Napi::Value Pack(const Napi::CallbackInfo& info) {
   const int k = int(integer(info, 2, fn, "k", 1, kMaxDim));
   const float* w = typedArray<float>(info, 0, fn, "w", napi_float32_array, uint64_t(n) * uint64_t(k));
   auto p = std::make_shared<PackedF32>(w, n, k);
-  const size_t bytes = p->bytes();
-  return wrap(info.Env(), std::move(p), kPackedF32Tag, bytes);
+  return wrap(info.Env(), std::move(p), "PackedF32Matrix");
 }
 
 // packedF32Rows(handle) → Float32Array copy of W [n×k]
@@ -62,7 +61,7 @@ Napi::Value LinearAsync(const Napi::CallbackInfo& info) {
   auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->n()));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         linearF32(input->data(), m, *w, bias->empty() ? nullptr : bias->data(), output->data());
         return "";
@@ -98,7 +97,7 @@ Napi::Value GemmAsync(const Napi::CallbackInfo& info) {
   auto right = floatsCopy(info, 1, fn, "b", uint64_t(s.k) * uint64_t(s.n));
   auto output = std::make_shared<std::vector<float>>(size_t(s.m) * size_t(s.n));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         gemmF32(left->data(), right->data(), s.m, s.n, s.k, s.transB, output->data());
         return "";
@@ -114,13 +113,13 @@ Napi::Value LastKernel(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initDense(Napi::Env env, Napi::Object exports) {
-  exports.Set("packF32", function(env, Pack));
-  exports.Set("packedF32Rows", function(env, Rows));
-  exports.Set("linearF32", function(env, Linear));
-  exports.Set("linearF32Async", function(env, LinearAsync));
-  exports.Set("gemmF32", function(env, Gemm));
-  exports.Set("gemmF32Async", function(env, GemmAsync));
-  exports.Set("lastF32GemmKernel", function(env, LastKernel));
+  exports.Set("packF32", function(env, "packF32", Pack));
+  exports.Set("packedF32Rows", function(env, "packedF32Rows", Rows));
+  exports.Set("linearF32", function(env, "linearF32", Linear));
+  exports.Set("linearF32Async", function(env, "linearF32Async", LinearAsync));
+  exports.Set("gemmF32", function(env, "gemmF32", Gemm));
+  exports.Set("gemmF32Async", function(env, "gemmF32Async", GemmAsync));
+  exports.Set("lastF32GemmKernel", function(env, "lastF32GemmKernel", LastKernel));
 }
 
 }  // namespace sparq::binding

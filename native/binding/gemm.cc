@@ -2,23 +2,28 @@
 #include <cstring>
 
 #include "args.h"
+#include "handles.h"
 #include "binding.h"
 #include "sparq/gemm.h"
 
 namespace sparq::binding {
 
+// A layer owns its weight (with every layout packed for it) and its scales and bias.
+template <>
+size_t ownedBytes<LinearInt8>(const LinearInt8& layer) {
+  return layer.weight->bytes() + (layer.scale.size() + layer.bias.size()) * sizeof(float);
+}
+
 namespace {
 
-constexpr napi_type_tag kPackedInt8Tag = {0x73706172712d6738ULL, 0x7061636b65643031ULL};
-constexpr napi_type_tag kLinearInt8Tag = {0x73706172712d6738ULL, 0x6c696e6561723031ULL};
 constexpr int64_t kMaxDim = 0x7fffffff;
 
 std::shared_ptr<PackedInt8> packed(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return unwrap<PackedInt8>(info, i, kPackedInt8Tag, fn, "w", "PackedInt8Matrix");
+  return unwrap<PackedInt8>(info, i, fn, "w", "PackedInt8Matrix");
 }
 
 std::shared_ptr<LinearInt8> linear(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return unwrap<LinearInt8>(info, i, kLinearInt8Tag, fn, "layer", "LinearInt8");
+  return unwrap<LinearInt8>(info, i, fn, "layer", "LinearInt8");
 }
 
 // packInt8(b: Int8Array, n, k) → handle
@@ -29,7 +34,7 @@ Napi::Value PackInt8(const Napi::CallbackInfo& info) {
   const int8_t* b = typedArray<int8_t>(info, 0, fn, "b", napi_int8_array, uint64_t(n) * uint64_t(k));
   auto w = std::make_shared<PackedInt8>(b, n, k);
   w->packedFor(int8GemmKernel());
-  return wrap(info.Env(), w, kPackedInt8Tag, w->bytes());
+  return wrap(info.Env(), w, "PackedInt8Matrix");
 }
 
 // packedInt8Rows(handle) → Int8Array copy of B [n×k]
@@ -77,8 +82,9 @@ Napi::Value GemmAsync(const Napi::CallbackInfo& info, bool aSigned) {
                              : typedArray<uint8_t>(info, 0, fn, "a", napi_uint8_array, count);
   auto input = std::make_shared<std::vector<uint8_t>>(a, a + count);
   auto output = std::make_shared<std::vector<int32_t>>(size_t(m) * size_t(w->n()));
+  w->packedFor(int8GemmKernel());  // here, so the layout's bytes are reported when this call returns
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         if (aSigned)
           gemmS8S8(reinterpret_cast<const int8_t*>(input->data()), m, *w, output->data());
@@ -113,7 +119,7 @@ Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
     throwRange(info.Env(), std::string(fn) + ": expected w: finite values, received NaN or ±Infinity");
   layer->weight = std::make_shared<PackedInt8>(q.data(), n, k);
   layer->weight->packedFor(int8GemmKernel());
-  return wrap(info.Env(), layer, kLinearInt8Tag, layer->weight->bytes() + size_t(n) * 8);
+  return wrap(info.Env(), layer, "LinearInt8");
 }
 
 // linearInt8Parts(handle) → [weight: Int8Array, scale: Float32Array, bias: Float32Array | null]
@@ -158,8 +164,9 @@ Napi::Value LinearInt8Async(const Napi::CallbackInfo& info) {
   const int m = int(integer(info, 2, fn, "m", 0, kMaxDim));
   auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(layer->weight->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(layer->weight->n()));
+  layer->weight->packedFor(int8GemmKernel());  // here, so the layout's bytes are reported on return
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string { return linearInt8(input->data(), m, *layer, output->data()) ? "" : nonFinite(fn); },
       [=](Napi::Env env) { return floatArray(env, *output); });
 }
@@ -186,18 +193,18 @@ Napi::Value LastKernel(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initGemm(Napi::Env env, Napi::Object exports) {
-  exports.Set("packInt8", function(env, PackInt8));
-  exports.Set("packedInt8Rows", function(env, PackedInt8Rows));
-  exports.Set("gemmU8S8", function(env, GemmU8S8));
-  exports.Set("gemmS8S8", function(env, GemmS8S8));
-  exports.Set("gemmU8S8Async", function(env, GemmU8S8Async));
-  exports.Set("gemmS8S8Async", function(env, GemmS8S8Async));
-  exports.Set("quantizeLinearInt8", function(env, QuantizeLinearInt8));
-  exports.Set("linearInt8Parts", function(env, LinearInt8Parts));
-  exports.Set("linearInt8", function(env, LinearInt8Sync));
-  exports.Set("linearInt8Async", function(env, LinearInt8Async));
-  exports.Set("quantizeActivationsU8", function(env, QuantizeActivationsU8));
-  exports.Set("lastInt8GemmKernel", function(env, LastKernel));
+  exports.Set("packInt8", function(env, "packInt8", PackInt8));
+  exports.Set("packedInt8Rows", function(env, "packedInt8Rows", PackedInt8Rows));
+  exports.Set("gemmU8S8", function(env, "gemmU8S8", GemmU8S8));
+  exports.Set("gemmS8S8", function(env, "gemmS8S8", GemmS8S8));
+  exports.Set("gemmU8S8Async", function(env, "gemmU8S8Async", GemmU8S8Async));
+  exports.Set("gemmS8S8Async", function(env, "gemmS8S8Async", GemmS8S8Async));
+  exports.Set("quantizeLinearInt8", function(env, "quantizeLinearInt8", QuantizeLinearInt8));
+  exports.Set("linearInt8Parts", function(env, "linearInt8Parts", LinearInt8Parts));
+  exports.Set("linearInt8", function(env, "linearInt8", LinearInt8Sync));
+  exports.Set("linearInt8Async", function(env, "linearInt8Async", LinearInt8Async));
+  exports.Set("quantizeActivationsU8", function(env, "quantizeActivationsU8", QuantizeActivationsU8));
+  exports.Set("lastInt8GemmKernel", function(env, "lastInt8GemmKernel", LastKernel));
 }
 
 }  // namespace sparq::binding

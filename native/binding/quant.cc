@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "handles.h"
 #include "binding.h"
 #include "sparq/quant.h"
 
@@ -11,11 +12,10 @@ namespace sparq::binding {
 
 namespace {
 
-constexpr napi_type_tag kQuantizedTag = {0x73706172712d7138ULL, 0x7175616e74303031ULL};
 constexpr int64_t kMaxDim = 0x7fffffff;
 
 std::shared_ptr<QuantizedMatrix> matrix(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return unwrap<QuantizedMatrix>(info, i, kQuantizedTag, fn, "w", "QuantizedMatrix");
+  return unwrap<QuantizedMatrix>(info, i, fn, "w", "QuantizedMatrix");
 }
 
 QFormat format(const Napi::CallbackInfo& info, size_t i, const char* fn) {
@@ -56,8 +56,7 @@ std::string describeValue(float v) { return std::isnan(v) ? "NaN" : v > 0 ? "Inf
 }
 
 Napi::Value wrapMatrix(Napi::Env env, std::shared_ptr<QuantizedMatrix> w) {
-  const size_t bytes = w->bytes();
-  return wrap(env, std::move(w), kQuantizedTag, bytes);
+  return wrap(env, std::move(w), "QuantizedMatrix");
 }
 
 // quantize(w: Float32Array, n, k, format, blockSize) → handle
@@ -171,7 +170,7 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->k()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->n()));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         const float* b = bias->empty() ? nullptr : bias->data();
         return matmulQuantized(input->data(), m, *w, b, p, output->data()) ? "" : nonFinite(fn);
@@ -223,18 +222,18 @@ Napi::Value LastKernel(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initQuant(Napi::Env env, Napi::Object exports) {
-  exports.Set("quantize", function(env, Quantize));
-  exports.Set("quantizedFromBytes", function(env, FromBytes));
-  exports.Set("quantizedToBytes", function(env, ToBytes));
-  exports.Set("quantizedDequantize", function(env, Dequantize));
-  exports.Set("quantizeRow", function(env, QuantizeRow));
-  exports.Set("dequantizeRow", function(env, DequantizeRow));
-  exports.Set("matmulQuantized", function(env, Matmul));
-  exports.Set("matmulQuantizedAsync", function(env, MatmulAsync));
-  exports.Set("f32ToF16", function(env, F32ToF16));
-  exports.Set("f16ToF32", function(env, F16ToF32));
-  exports.Set("quantizeActivationsQ8", function(env, QuantizeActivations));
-  exports.Set("lastQuantKernel", function(env, LastKernel));
+  exports.Set("quantize", function(env, "quantize", Quantize));
+  exports.Set("quantizedFromBytes", function(env, "quantizedFromBytes", FromBytes));
+  exports.Set("quantizedToBytes", function(env, "quantizedToBytes", ToBytes));
+  exports.Set("quantizedDequantize", function(env, "quantizedDequantize", Dequantize));
+  exports.Set("quantizeRow", function(env, "quantizeRow", QuantizeRow));
+  exports.Set("dequantizeRow", function(env, "dequantizeRow", DequantizeRow));
+  exports.Set("matmulQuantized", function(env, "matmulQuantized", Matmul));
+  exports.Set("matmulQuantizedAsync", function(env, "matmulQuantizedAsync", MatmulAsync));
+  exports.Set("f32ToF16", function(env, "f32ToF16", F32ToF16));
+  exports.Set("f16ToF32", function(env, "f16ToF32", F16ToF32));
+  exports.Set("quantizeActivationsQ8", function(env, "quantizeActivationsQ8", QuantizeActivations));
+  exports.Set("lastQuantKernel", function(env, "lastQuantKernel", LastKernel));
 }
 
 }  // namespace sparq::binding

@@ -1,11 +1,14 @@
 // Node-API glue of the sparse family: argument re-checks, the native-owned CsrMatrix and its
 // builders, and spmv / spmm / linearSparse (sync and async).
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "args.h"
+#include "handles.h"
 #include "binding.h"
 #include "sparq/sparse.h"
 
@@ -13,16 +16,14 @@ namespace sparq::binding {
 
 namespace {
 
-constexpr napi_type_tag kCsrTag = {0x73706172712d6373ULL, 0x726d617472697831ULL};
 constexpr int64_t kMaxDim = 0x7fffffff;
 
 std::shared_ptr<CsrMatrix> matrix(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
-  return unwrap<CsrMatrix>(info, i, kCsrTag, fn, name, "CsrMatrix");
+  return unwrap<CsrMatrix>(info, i, fn, name, "CsrMatrix");
 }
 
 Napi::Value wrapMatrix(Napi::Env env, std::shared_ptr<CsrMatrix> a) {
-  const size_t bytes = a->bytes();
-  return wrap(env, std::move(a), kCsrTag, bytes);
+  return wrap(env, std::move(a), "CsrMatrix");
 }
 
 // A builder's result, or its broken rule as `<fn>: <rule>`.
@@ -38,13 +39,39 @@ SparseIndex indexBits(const Napi::CallbackInfo& info, size_t i, const char* fn) 
   return bits == 16 ? SparseIndex::u16 : SparseIndex::u32;
 }
 
-// A typed array of any length: its element count, and its data (null when empty).
+// A builder's input: a typed array of any length, its element count and its data (null when
+// empty). Builders validate indices and values and then use them, so an array in a
+// SharedArrayBuffer is copied first: another thread could change it between the two.
 template <typename T>
-T* whole(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, napi_typedarray_type type,
-         size_t* length) {
-  typedArray<T>(info, i, fn, name, type, 0);  // kind check
-  *length = info[i].As<Napi::TypedArray>().ElementLength();
-  return *length ? typedArray<T>(info, i, fn, name, type, *length) : nullptr;
+class Input {
+ public:
+  Input(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, napi_typedarray_type type) {
+    typedArray<T>(info, i, fn, name, type, 0);  // kind check
+    const ArrayView view = viewOf(info.Env(), info[i]);
+    length_ = view.length;
+    data_ = length_ ? typedArray<T>(info, i, fn, name, type, length_) : nullptr;
+    if (view.shared && length_) {
+      copy_.assign(data_, data_ + length_);
+      data_ = copy_.data();
+    }
+  }
+  const T* data() const { return data_; }
+  size_t length() const { return length_; }
+
+ private:
+  const T* data_ = nullptr;
+  size_t length_ = 0;
+  std::vector<T> copy_;
+};
+
+// Rows not backed by input are capped (lib/validate.ts MAX_UNBACKED_ROWS, the same text): an
+// empty CSR matrix still costs 4 bytes of indptr a row, and the builders more while they work.
+constexpr int64_t kMaxUnbackedRows = int64_t(1) << 24;
+void builtRows(Napi::Env env, const char* fn, int64_t rows, size_t given) {
+  if (rows > std::max<int64_t>(kMaxUnbackedRows, int64_t(given)))
+    throwRange(env, std::string(fn) + ": expected rows: at most " + std::to_string(kMaxUnbackedRows) +
+                        " or the number of entries given (" + std::to_string(given) + "), received number " +
+                        std::to_string(rows));
 }
 
 // For an f32 x ≥ 0, x > t (t a double) exactly when x > the largest f32 not above t.
@@ -68,6 +95,7 @@ Napi::Value FromDense(const Napi::CallbackInfo& info) {
   const SparseIndex index = indexBits(info, 4, fn);
   const uint64_t count = uint64_t(rows) * uint64_t(cols);
   const float* w = typedArray<float>(info, 0, fn, "values", napi_float32_array, count);
+  builtRows(env, fn, rows, size_t(count));
   std::string error;
   auto a = csrFromDense(w, rows, cols, f32Threshold(threshold), index, &error);
   return built(env, fn, std::move(a), error);
@@ -80,15 +108,16 @@ Napi::Value FromCoo(const Napi::CallbackInfo& info) {
   const int rows = int(integer(info, 0, fn, "rows", 0, kMaxDim));
   const int cols = int(integer(info, 1, fn, "cols", 0, kMaxDim));
   const SparseIndex index = indexBits(info, 5, fn);
-  size_t count = 0, colCount = 0, valueCount = 0;
-  const int32_t* r = whole<int32_t>(info, 2, fn, "rowIdx", napi_int32_array, &count);
-  const int32_t* c = whole<int32_t>(info, 3, fn, "colIdx", napi_int32_array, &colCount);
-  const float* v = whole<float>(info, 4, fn, "values", napi_float32_array, &valueCount);
+  const Input<int32_t> r(info, 2, fn, "rowIdx", napi_int32_array);
+  const Input<int32_t> c(info, 3, fn, "colIdx", napi_int32_array);
+  const Input<float> v(info, 4, fn, "values", napi_float32_array);
+  const size_t count = r.length(), colCount = c.length(), valueCount = v.length();
   if (colCount != count || valueCount != count)
     throwRange(env, std::string(fn) + ": expected rowIdx, colIdx and values of the same length, received " +
                         std::to_string(count) + ", " + std::to_string(colCount) + " and " + std::to_string(valueCount));
+  builtRows(env, fn, rows, count);
   std::string error;
-  return built(env, fn, csrFromCoo(rows, cols, r, c, v, count, index, &error), error);
+  return built(env, fn, csrFromCoo(rows, cols, r.data(), c.data(), v.data(), count, index, &error), error);
 }
 
 // csrFromArrays(rows, cols, indptr: Int32Array, indices: Int32Array, values: Float32Array | Int8Array,
@@ -99,23 +128,34 @@ Napi::Value FromArrays(const Napi::CallbackInfo& info) {
   const int rows = int(integer(info, 0, fn, "rows", 0, kMaxDim));
   const int cols = int(integer(info, 1, fn, "cols", 0, kMaxDim));
   const SparseIndex index = indexBits(info, 6, fn);
-  size_t indptrLength = 0, indicesLength = 0, valuesLength = 0, scalesLength = 0;
-  const int32_t* indptr = whole<int32_t>(info, 2, fn, "indptr", napi_int32_array, &indptrLength);
-  const int32_t* indices = whole<int32_t>(info, 3, fn, "indices", napi_int32_array, &indicesLength);
-  const bool int8 = info[4].IsTypedArray() && info[4].As<Napi::TypedArray>().TypedArrayType() == napi_int8_array;
-  const void* values = int8 ? static_cast<const void*>(whole<int8_t>(info, 4, fn, "values", napi_int8_array, &valuesLength))
-                            : static_cast<const void*>(whole<float>(info, 4, fn, "values", napi_float32_array, &valuesLength));
+  const Input<int32_t> indptrs(info, 2, fn, "indptr", napi_int32_array);
+  const Input<int32_t> columns(info, 3, fn, "indices", napi_int32_array);
+  const bool int8 = info[4].IsTypedArray() && viewOf(env, info[4]).type == napi_int8_array;
+  std::optional<Input<int8_t>> codes;
+  std::optional<Input<float>> floats;
+  if (int8) codes.emplace(info, 4, fn, "values", napi_int8_array);
+  else floats.emplace(info, 4, fn, "values", napi_float32_array);
+  const void* values = int8 ? static_cast<const void*>(codes->data()) : static_cast<const void*>(floats->data());
+  const size_t valuesLength = int8 ? codes->length() : floats->length();
+  const int32_t* indptr = indptrs.data();
+  const int32_t* indices = columns.data();
+  const size_t indptrLength = indptrs.length(), indicesLength = columns.length();
+  std::optional<Input<float>> scaleInput;
   const float* scales = nullptr;
+  size_t scalesLength = 0;
   if (!info[5].IsUndefined()) {
-    scales = whole<float>(info, 5, fn, "scales", napi_float32_array, &scalesLength);
+    scaleInput.emplace(info, 5, fn, "scales", napi_float32_array);
+    scales = scaleInput->data();
+    scalesLength = scaleInput->length();
     if (!int8) throwRange(env, std::string(fn) + ": scales is only used with Int8Array values");
   }
   const SparseValues type = int8 ? SparseValues::i8 : SparseValues::f32;
   std::string error;
   if (int8 && scalesLength != size_t(rows)) {
     // The builder reads rows scales. A wrong count is reported after the structure rules (the
-    // documented order), so check the structure with stand-in scales first.
-    const std::vector<float> ones(size_t(rows), 1.0f);
+    // documented order), so check the structure with stand-in scales first. The builder reads
+    // them only once indptr has rows + 1 entries, so the stand-ins are bounded by what was given.
+    const std::vector<float> ones(indptrLength == size_t(rows) + 1 ? size_t(rows) + 1 : 1, 1.0f);
     if (!csrFromArrays(rows, cols, indptr, indptrLength, indices, indicesLength, values, valuesLength, type,
                        ones.data(), index, &error))
       throwRange(env, std::string(fn) + ": " + error);
@@ -209,7 +249,7 @@ Napi::Value SpmvAsync(const Napi::CallbackInfo& info) {
   auto input = floatsCopy(info, 1, fn, "x", uint64_t(a->cols()));
   auto output = std::make_shared<std::vector<float>>(size_t(a->rows()));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         if (a->rows()) spmv(*a, input->data(), output->data());
         return "";
@@ -235,7 +275,7 @@ Napi::Value SpmmAsync(const Napi::CallbackInfo& info) {
   auto input = floatsCopy(info, 1, fn, "b", uint64_t(a->cols()) * uint64_t(n));
   auto output = std::make_shared<std::vector<float>>(size_t(a->rows()) * size_t(n));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         if (a->rows()) spmm(*a, input->data(), n, output->data());
         return "";
@@ -263,7 +303,7 @@ Napi::Value LinearSparseAsync(const Napi::CallbackInfo& info) {
   auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->cols()));
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->rows()));
   return runAsync(
-      info.Env(),
+      info.Env(), fn,
       [=]() -> std::string {
         if (w->rows()) linearSparse(input->data(), m, *w, bias->empty() ? nullptr : bias->data(), output->data());
         return "";
@@ -279,21 +319,21 @@ Napi::Value LastKernel(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initSparse(Napi::Env env, Napi::Object exports) {
-  exports.Set("csrFromDense", function(env, FromDense));
-  exports.Set("csrFromCoo", function(env, FromCoo));
-  exports.Set("csrFromArrays", function(env, FromArrays));
-  exports.Set("csrInfo", function(env, Info));
-  exports.Set("csrToArrays", function(env, ToArrays));
-  exports.Set("csrToDense", function(env, ToDense));
-  exports.Set("csrQuantizeValues", function(env, QuantizeValues));
-  exports.Set("csrWithIndexBits", function(env, WithIndexBits));
-  exports.Set("spmv", function(env, Spmv));
-  exports.Set("spmvAsync", function(env, SpmvAsync));
-  exports.Set("spmm", function(env, Spmm));
-  exports.Set("spmmAsync", function(env, SpmmAsync));
-  exports.Set("linearSparse", function(env, LinearSparse));
-  exports.Set("linearSparseAsync", function(env, LinearSparseAsync));
-  exports.Set("lastSparseKernel", function(env, LastKernel));
+  exports.Set("csrFromDense", function(env, "csrFromDense", FromDense));
+  exports.Set("csrFromCoo", function(env, "csrFromCoo", FromCoo));
+  exports.Set("csrFromArrays", function(env, "csrFromArrays", FromArrays));
+  exports.Set("csrInfo", function(env, "csrInfo", Info));
+  exports.Set("csrToArrays", function(env, "csrToArrays", ToArrays));
+  exports.Set("csrToDense", function(env, "csrToDense", ToDense));
+  exports.Set("csrQuantizeValues", function(env, "csrQuantizeValues", QuantizeValues));
+  exports.Set("csrWithIndexBits", function(env, "csrWithIndexBits", WithIndexBits));
+  exports.Set("spmv", function(env, "spmv", Spmv));
+  exports.Set("spmvAsync", function(env, "spmvAsync", SpmvAsync));
+  exports.Set("spmm", function(env, "spmm", Spmm));
+  exports.Set("spmmAsync", function(env, "spmmAsync", SpmmAsync));
+  exports.Set("linearSparse", function(env, "linearSparse", LinearSparse));
+  exports.Set("linearSparseAsync", function(env, "linearSparseAsync", LinearSparseAsync));
+  exports.Set("lastSparseKernel", function(env, "lastSparseKernel", LastKernel));
 }
 
 }  // namespace sparq::binding

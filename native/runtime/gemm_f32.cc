@@ -17,6 +17,7 @@
 #endif
 
 #include "sparq/gemm_f32.h"
+#include "sparq/scratch.h"
 #include "sparq/runtime.h"
 
 namespace sparq {
@@ -148,24 +149,11 @@ float* alignedFloats(size_t count) {
   return p;
 }
 
-// A growable 64-byte aligned buffer of the calling thread; it keeps its largest size.
+// The calling thread's scratch (sparq/scratch.h): it keeps its largest size, and is counted.
 enum class Use { wholeB, taskB };
 float* scratch(Use use, size_t count) {
-  struct Buffer {
-    float* data = nullptr;
-    size_t capacity = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[2];
-  Buffer& buffer = buffers[int(use)];
-  if (count > buffer.capacity) {
-    std::free(buffer.data);
-    buffer.data = nullptr;
-    buffer.capacity = 0;
-    buffer.data = alignedFloats(count);
-    buffer.capacity = count;
-  }
-  return buffer.data;
+  thread_local Scratch buffers[2];
+  return static_cast<float*>(buffers[int(use)].get(count * sizeof(float)));
 }
 
 // Where B comes from: packed panels, or a plain matrix each task packs its own panels of into

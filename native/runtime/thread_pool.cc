@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -102,17 +103,35 @@ class Pool {
     }
     wake_.notify_all();
     work();
+    // Wait for every helper even when a task failed: `fn` lives in the caller's frame, so no
+    // worker may still be inside it when this returns or rethrows.
     if (!spinUntil([this] { return active_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex_);
       done_.wait(lock, [this] { return active_.load() == 0; });
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = nullptr;
+    std::exception_ptr failure;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = nullptr;
+      std::swap(failure, failure_);
+    }
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:
+  // Runs tasks until none is left. A task that throws (std::bad_alloc from its scratch, say) is
+  // caught here, on whichever thread ran it: the first exception is kept for the caller to
+  // rethrow, and the tasks not yet started are skipped.
   void work() {
-    for (int i; (i = next_.fetch_add(1)) < tasks_;) (*fn_)(i);
+    for (int i; (i = next_.fetch_add(1)) < tasks_;) {
+      try {
+        (*fn_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!failure_) failure_ = std::current_exception();
+        next_.store(tasks_);
+      }
+    }
   }
 
   void loop(uint64_t seen) {
@@ -142,6 +161,7 @@ class Pool {
   std::atomic<int> active_{0};
   std::atomic<int> next_{0};
   std::atomic<uint64_t> generation_{0};
+  std::exception_ptr failure_;  // the first task's exception of the current run
   bool stop_ = false;
 };
 
@@ -154,6 +174,13 @@ Pool& pool() {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<int64_t> gScratchBytes{0};
+}
+
+int64_t scratchBytes() { return gScratchBytes.load(std::memory_order_relaxed); }
+void noteScratchBytes(int64_t delta) { gScratchBytes.fetch_add(delta, std::memory_order_relaxed); }
 
 // The CPUs this process may run on (its affinity mask), like Node's os.availableParallelism().
 int defaultThreads() {

@@ -38,4 +38,8 @@ void setThreads(int n);
 int defaultThreads();
 void parallelFor(int tasks, const std::function<void(int)>& fn);
 
+// Bytes of thread-local scratch alive in the process (sparq/scratch.h keeps it up to date).
+int64_t scratchBytes();
+void noteScratchBytes(int64_t delta);
+
 }  // namespace sparq

@@ -54,6 +54,7 @@
 
 #include "sparq/quant.h"
 #include "sparq/quant_common.h"
+#include "sparq/scratch.h"
 
 namespace sparq {
 namespace {
@@ -64,32 +65,6 @@ using quant::getU16;
 
 // ---------------------------------------------------------------------------------------------
 // Scratch and geometry
-
-// A growable 64-byte aligned buffer; one per use, thread-local.
-class Scratch {
- public:
-  Scratch() = default;
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() { std::free(data_); }
-  void* get(size_t bytes) {
-    bytes = (bytes + 127) / 64 * 64;  // room for a vector over-read inside the buffer
-    if (bytes > capacity_) {
-      std::free(data_);
-      data_ = std::aligned_alloc(64, bytes);
-      if (!data_) {
-        capacity_ = 0;
-        throw std::bad_alloc();
-      }
-      capacity_ = bytes;
-    }
-    return data_;
-  }
-
- private:
-  void* data_ = nullptr;
-  size_t capacity_ = 0;
-};
 
 // The calling thread's scratch buffers, one per use, shared by every format of the tier.
 enum class Use { gemvActs, gemvTable, gemm, f32 };

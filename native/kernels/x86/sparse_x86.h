@@ -218,9 +218,11 @@ void spmmRows(const CsrView& a, int r0, int r1, const float* b, size_t ldb, int 
   }
 }
 
-// One tier's table.
+// One tier's table. constexpr, so the table is constant-initialized: a dynamic initializer in
+// an ISA-flagged file would run that ISA's instructions at load time, before any dispatch, and
+// kill the process on a CPU without it (.ci/run checks the addon has none).
 template <class Isa>
-SparseKernels kernelTable(const char* tier) {
+constexpr SparseKernels kernelTable(const char* tier) {
   return {tier,
           {{spmvRows<Isa, float, uint32_t>, spmvRows<Isa, float, uint16_t>},
            {spmvRows<Isa, int8_t, uint32_t>, spmvRows<Isa, int8_t, uint16_t>}},
