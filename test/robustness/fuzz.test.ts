@@ -1,0 +1,23 @@
+/**
+ * Property-based fuzzing of every public entry point (test/fixtures/fuzz-entry-points.js) with
+ * hostile values: wrong kinds, SharedArrayBuffer, detached and resizable buffers, forged tags,
+ * Proxies, throwing getters, valueOf side effects, BigInt, NaN/±Infinity/−0/2³¹/2⁵³ dims,
+ * odd-offset views, disposed handles. Runs in a child process so a crash is caught with its input.
+ * FUZZ_CALLS sets the count (10⁵ by default, as CI runs it).
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { expect, it } from 'vitest';
+
+const calls = Number(process.env['FUZZ_CALLS'] ?? 100_000);
+
+it(`${calls} hostile calls: no crash, and every error is a TypeError or RangeError with a message`, () => {
+  const script = path.join(__dirname, '..', 'fixtures', 'fuzz-entry-points.js');
+  const child = spawnSync(process.execPath, [script, String(calls), '20261202'], { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
+  const lastInput = child.stderr.trim().split('\n').slice(-3).join('\n');
+  const report = `exit ${child.status} signal ${child.signal}; last progress:\n${lastInput}\nstdout: ${child.stdout.slice(-2000)}`;
+  expect(child.status, report).toBe(0);
+  const result = JSON.parse(child.stdout.trim().split('\n').pop()!);
+  expect(result.wrong, report).toEqual([]);
+  expect(result).toEqual({ calls, wrongClass: 0, wrong: [] });
+}, 700_000);
