@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as sparq from '../../lib/index';
+import { native } from '../../lib/native';
 import * as reference from '../../lib/reference/index';
 import { expectSameFloats, expectSameInts, expectThrows, randomFloats, randomInt8 } from '../helpers';
 
@@ -107,8 +108,7 @@ describe('row counts that are not backed by input', () => {
     expectThrows(() => sparq.CsrMatrix.fromCoo(many, 1, rows, rows.fill(1, many - 1), new Float32Array(many)), RangeError, /colIdx\[16777216\] = 1 is out of range/);
   });
 
-  it('the raw binding re-checks the same rule', async () => {
-    const { native } = await import('../../lib/native');
+  it('the raw binding re-checks the same rule', () => {
     expectThrows(() => native.csrFromCoo(2147483647, 1, new Int32Array(0), new Int32Array(0), new Float32Array(0), 32), RangeError, /^CsrMatrix\.fromCoo: expected rows: at most 16777216/);
     expectThrows(() => native.csrFromDense(new Float32Array(0), 2147483647, 0, 0, 32), RangeError, /^CsrMatrix\.fromDense: expected rows: at most 16777216/);
   });
@@ -157,8 +157,7 @@ describe('dispose()', () => {
     await expect(sparq.linearF32Async(x, o, 64)).rejects.toThrow(new TypeError('linearF32Async: expected w: a PackedF32Matrix, received a disposed PackedF32Matrix'));
   });
 
-  it('a forged object is not a handle', async () => {
-    const { native } = await import('../../lib/native');
+  it('a forged object is not a handle', () => {
     expectThrows(() => native.dispose({} as never), TypeError, 'dispose: expected a sparq handle');
   });
 });
