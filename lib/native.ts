@@ -28,6 +28,8 @@ export interface Native {
   threads(): number;
   setThreads(n: number): void;
   defaultThreads(): number;
+  pinning(): boolean;
+  setPinning(on: boolean): void;
   dispose(handle: NativeHandle): void;
   isDisposed(handle: NativeHandle): boolean;
   /** [objects, scratch] in bytes. */

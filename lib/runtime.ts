@@ -72,3 +72,17 @@ export function threads(): number {
 export function setThreads(n?: number): void {
   native.setThreads(n === undefined ? native.defaultThreads() : int('setThreads', 'n', n, 1, 1024));
 }
+
+/** Whether the pool's workers are pinned to CPUs (worker i to the (i+1)-th CPU of the affinity mask). */
+export function pinning(): boolean {
+  return native.pinning();
+}
+
+/**
+ * Pin the pool's workers (the default) or let the scheduler place them. `SPARQ_PIN=0` in the
+ * environment starts with pinning off. Results never depend on it.
+ */
+export function setPinning(on: boolean): void {
+  if (typeof on !== 'boolean') fail('type', 'setPinning', 'on', 'a boolean', on);
+  native.setPinning(on);
+}

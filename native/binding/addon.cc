@@ -52,6 +52,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Pinning(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), pinning()); }
+
+Napi::Value SetPinning(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBoolean()) throwType(info.Env(), "setPinning: expected on: a boolean");
+  setPinning(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value DefaultThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), defaultThreads());
 }
@@ -91,6 +99,8 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", function(env, "threads", Threads));
   exports.Set("setThreads", function(env, "setThreads", SetThreads));
   exports.Set("defaultThreads", function(env, "defaultThreads", DefaultThreads));
+  exports.Set("pinning", function(env, "pinning", Pinning));
+  exports.Set("setPinning", function(env, "setPinning", SetPinning));
   exports.Set("dispose", function(env, "dispose", Dispose));
   exports.Set("isDisposed", function(env, "isDisposed", IsDisposed));
   exports.Set("nativeMemory", function(env, "nativeMemory", NativeMemory));

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <string>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -42,7 +44,15 @@ bool spinUntil(Done done) {
 
 // Worker i runs on the (i+1)-th CPU the process may use (wrapping), leaving the first to the
 // caller, which stays unpinned: this keeps the scheduler from stacking a worker on the caller's CPU.
+// Whether workers are pinned: on unless SPARQ_PIN=0, and setPinning() changes it. A process that
+// shares its machine with other load may do better letting the scheduler place the workers.
+std::atomic<bool> gPin{[] {
+  const char* v = std::getenv("SPARQ_PIN");
+  return !(v && std::string(v) == "0");
+}()};
+
 void pinWorker(std::thread& t, int i) {
+  if (!gPin.load()) return;
 #if defined(__linux__)
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
@@ -202,6 +212,14 @@ void setThreads(int n) {
   std::lock_guard<std::mutex> lock(gCallers);
   gThreads = std::max(1, n);
   pool().resize(gThreads - 1);
+}
+
+bool pinning() { return gPin.load(); }
+
+void setPinning(bool on) {
+  std::lock_guard<std::mutex> lock(gCallers);
+  gPin.store(on);
+  if (gThreads != 0) pool().resize(gThreads - 1);  // new workers, placed the new way
 }
 
 void parallelFor(int tasks, const std::function<void(int)>& fn) {

@@ -36,6 +36,9 @@ const std::string& capError();  // non-empty when SPARQ_ISA could not be honoure
 int threads();
 void setThreads(int n);
 int defaultThreads();
+// Worker i is pinned to the (i+1)-th CPU of the affinity mask unless SPARQ_PIN=0 or setPinning(false).
+bool pinning();
+void setPinning(bool on);
 void parallelFor(int tasks, const std::function<void(int)>& fn);
 
 // Bytes of thread-local scratch alive in the process (sparq/scratch.h keeps it up to date).
