@@ -112,8 +112,10 @@ class AsyncCall {
     napi_close_handle_scope(env, scope);
   }
 
+  // Resolves with complete_()'s value, or rejects with the call's error.
   void settle(Napi::Env env) {
     napi_value value;
+    bool ok = false;
     if (!rangeError_.empty()) {
       value = Napi::RangeError::New(env, rangeError_).Value();
     } else if (!error_.empty()) {
@@ -121,18 +123,15 @@ class AsyncCall {
     } else {
       try {
         value = complete_(env);
+        ok = true;
       } catch (const Napi::Error& e) {
-        napi_reject_deferred(env, deferred_, e.Value());
-        return;
+        value = e.Value();
       } catch (const std::bad_alloc&) {
         value = Napi::RangeError::New(env, outOfMemory(fn_)).Value();
-        napi_reject_deferred(env, deferred_, value);
-        return;
       }
-      napi_resolve_deferred(env, deferred_, value);
-      return;
     }
-    napi_reject_deferred(env, deferred_, value);
+    if (ok) napi_resolve_deferred(env, deferred_, value);
+    else napi_reject_deferred(env, deferred_, value);
   }
 
   const char* fn_;  // a string literal

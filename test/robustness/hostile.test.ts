@@ -67,11 +67,9 @@ describe('forged typed-array tags', () => {
   it('an Int8Array tagged Float32Array is refused as out, sync and async alike', async () => {
     const w = sparq.packF32(randomFloats(8 * 8, 5), 8, 8);
     const x = randomFloats(8, 6);
-    const message = 'linearF32: expected options.out: Float32Array, received Int8Array of length 8';
     expectThrows(() => sparq.linearF32(x, w, 1, { out: forgedFloat32(8) }), TypeError, /^linearF32: expected (options\.)?out: Float32Array, received Int8Array/);
     await expect(sparq.linearF32Async(x, w, 1, { out: forgedFloat32(8) })).rejects.toThrow(TypeError);
     await expect(sparq.linearF32Async(x, w, 1, { out: forgedFloat32(8) })).rejects.toThrow(/Float32Array, received Int8Array/);
-    expect(message).toContain('Int8Array');
   });
 
   it('a swapped prototype does not pass either', () => {
