@@ -22,9 +22,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "sparq/quant_common.h"
+#include "sparq/scratch.h"
 
 namespace sparq::quant_neon {
 namespace {
@@ -501,23 +501,22 @@ struct PanelBlocks {
 
   template <class Source>
   static PanelBlocks decode(const Source& source, size_t blocks) {
-    thread_local std::vector<int8_t> codeBuffer;
-    thread_local std::vector<float> scaleBuffer;
-    codeBuffer.resize(blocks * kCodeBytes);
-    scaleBuffer.resize(blocks * kScales);
+    thread_local Scratch codeScratch, scaleScratch;  // counted in nativeMemory().scratch
+    auto* codeBuffer = static_cast<int8_t*>(codeScratch.get(blocks * kCodeBytes));
+    auto* scaleBuffer = static_cast<float*>(scaleScratch.get(blocks * kScales * sizeof(float)));
     for (size_t b = 0; b < blocks; b++) {
       WeightBlock t;
       t.m = vdupq_n_f32(0.0f);
       source.load(b, t);
-      int8_t* q = codeBuffer.data() + b * kCodeBytes;
+      int8_t* q = codeBuffer + b * kCodeBytes;
       for (int c = 0; c < kTileCols; c++) {
         vst1q_s8(q + 32 * c, t.q[c][0]);
         vst1q_s8(q + 32 * c + 16, t.q[c][1]);
       }
-      vst1q_f32(scaleBuffer.data() + b * kScales, t.d);
-      vst1q_f32(scaleBuffer.data() + b * kScales + kTileCols, t.m);
+      vst1q_f32(scaleBuffer + b * kScales, t.d);
+      vst1q_f32(scaleBuffer + b * kScales + kTileCols, t.m);
     }
-    return {codeBuffer.data(), scaleBuffer.data()};
+    return {codeBuffer, scaleBuffer};
   }
 };
 
@@ -620,14 +619,16 @@ void f32Span(const float* w, const float* x, size_t ldx, size_t count, float32x4
 
 template <QFormat F>
 void matmulF32(const float* x, size_t ldx, int m, const QWeights& w, int n0, int n1, float* y, size_t ldy) {
-  thread_local std::vector<float32x4_t> sums;  // per activation row, one partial-sum vector per weight row
-  sums.resize(size_t(m) * kTileCols);
+  // Per activation row, one partial-sum vector per weight row; counted in nativeMemory().scratch.
+  thread_local Scratch sumScratch;
+  const size_t sumCount = size_t(m) * kTileCols;
+  auto* sums = static_cast<float32x4_t*>(sumScratch.get(sumCount * sizeof(float32x4_t)));
   const uint8x16x4_t planes = F == QFormat::nf4 ? nf4Planes() : uint8x16x4_t{};
   const RowLayout layout(F, w.blockSize);
   float tile[kTileCols * kSpan];
   for (int j0 = n0; j0 < n1; j0 += kTileCols) {
     const int cols = std::min(kTileCols, n1 - j0);
-    std::fill(sums.begin(), sums.end(), vdupq_n_f32(0.0f));
+    std::fill(sums, sums + sumCount, vdupq_n_f32(0.0f));
     for (size_t start = 0; start < w.k; start += kSpan) {
       const size_t count = std::min(kSpan, w.k - start);
       for (int c = 0; c < kTileCols; c++) {
@@ -640,16 +641,16 @@ void matmulF32(const float* x, size_t ldx, int m, const QWeights& w, int n0, int
       }
       int i = 0;
       for (; i + kTileRows <= m; i += kTileRows)
-        f32Span<kTileRows>(tile, x + size_t(i) * ldx + start, ldx, count, sums.data() + size_t(i) * kTileCols);
+        f32Span<kTileRows>(tile, x + size_t(i) * ldx + start, ldx, count, sums + size_t(i) * kTileCols);
       switch (m - i) {
-        case 3: f32Span<3>(tile, x + size_t(i) * ldx + start, ldx, count, sums.data() + size_t(i) * kTileCols); break;
-        case 2: f32Span<2>(tile, x + size_t(i) * ldx + start, ldx, count, sums.data() + size_t(i) * kTileCols); break;
-        case 1: f32Span<1>(tile, x + size_t(i) * ldx + start, ldx, count, sums.data() + size_t(i) * kTileCols); break;
+        case 3: f32Span<3>(tile, x + size_t(i) * ldx + start, ldx, count, sums + size_t(i) * kTileCols); break;
+        case 2: f32Span<2>(tile, x + size_t(i) * ldx + start, ldx, count, sums + size_t(i) * kTileCols); break;
+        case 1: f32Span<1>(tile, x + size_t(i) * ldx + start, ldx, count, sums + size_t(i) * kTileCols); break;
         default: break;
       }
     }
     for (int i = 0; i < m; i++) {
-      const float32x4_t* s = sums.data() + size_t(i) * kTileCols;
+      const float32x4_t* s = sums + size_t(i) * kTileCols;
       storeColumns(vpaddq_f32(vpaddq_f32(s[0], s[1]), vpaddq_f32(s[2], s[3])), cols, y + size_t(i) * ldy + j0);
     }
   }

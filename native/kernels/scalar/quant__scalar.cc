@@ -4,9 +4,9 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 #include "sparq/quant_common.h"
+#include "sparq/scratch.h"
 
 namespace sparq {
 namespace {
@@ -261,10 +261,10 @@ void matmulInt8(const ActRows& a, int m, const QWeights& w, int n0, int n1, floa
 
 template <QFormat F, DequantizeRowFn Dequantize>
 void matmulF32(const float* x, size_t ldx, int m, const QWeights& w, int n0, int n1, float* y, size_t ldy) {
-  thread_local std::vector<float> row;
-  row.resize(w.k);
+  thread_local Scratch rowScratch;  // counted in nativeMemory().scratch
+  auto* row = static_cast<float*>(rowScratch.get(w.k * sizeof(float)));
   for (int j = n0; j < n1; j++) {
-    Dequantize(w.data + size_t(j) * w.rowBytes, w.k, w.blockSize, row.data());
+    Dequantize(w.data + size_t(j) * w.rowBytes, w.k, w.blockSize, row);
     for (int i = 0; i < m; i++) {
       const float* xi = x + size_t(i) * ldx;
       float acc = 0.0f;

@@ -16,9 +16,9 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
-#include <vector>
 
 #include "sparq/gemm_int8.h"
+#include "sparq/scratch.h"
 
 namespace sparq {
 namespace {
@@ -155,7 +155,7 @@ void run(const uint8_t* a, size_t lda, const uint8_t* packed, int /*n*/, int k, 
   const int pairs = kPairs(k), width = 2 * pairs;
   const size_t rowBytes = 2 * size_t(std::max(width, 2));
   const int chunkRows = std::max(kTileRows, int(kScratchBytes / rowBytes) / kTileRows * kTileRows);
-  thread_local std::vector<uint16_t> widened;
+  thread_local Scratch widenedRows;  // counted in nativeMemory().scratch
   // Spread rows and panels evenly over the fewest tiles (9 rows: 5+4, not 8+1; 16 panels:
   // 3+3+3+3+2+2, not 3+3+3+3+3+1): small tiles are the slow ones.
   const int maxPanels = m == 1 ? kGemvPanels : kTilePanels;
@@ -163,8 +163,8 @@ void run(const uint8_t* a, size_t lda, const uint8_t* packed, int /*n*/, int k, 
   const int tilesAcross = (allPanels + maxPanels - 1) / maxPanels;
   for (int r0 = 0; r0 < m; r0 += chunkRows) {
     const int rowsInChunk = std::min(chunkRows, m - r0);
-    widened.resize(std::max(widened.size(), size_t(rowsInChunk) * size_t(width)));
-    widenRows(a + size_t(r0) * lda, lda, rowsInChunk, k, width, widened.data());
+    auto* widened = static_cast<uint16_t*>(widenedRows.get(size_t(rowsInChunk) * size_t(width) * sizeof(uint16_t)));
+    widenRows(a + size_t(r0) * lda, lda, rowsInChunk, k, width, widened);
     const int tilesDown = (rowsInChunk + kTileRows - 1) / kTileRows;
     for (int across = 0, col0 = n0; col0 < n1; across++) {
       const int panels = allPanels * (across + 1) / tilesAcross - allPanels * across / tilesAcross;
@@ -174,7 +174,7 @@ void run(const uint8_t* a, size_t lda, const uint8_t* packed, int /*n*/, int k, 
       const int32_t* offset = colOffset ? colOffset + col0 : nullptr;
       for (int down = 0; down < tilesDown; down++) {
         const int i0 = rowsInChunk * down / tilesDown, rows = rowsInChunk * (down + 1) / tilesDown - i0;
-        kTiles.fn[partial][rows - 1][panels - 1](widened.data() + size_t(i0) * size_t(width), size_t(width), panel0,
+        kTiles.fn[partial][rows - 1][panels - 1](widened + size_t(i0) * size_t(width), size_t(width), panel0,
                                                  stride, pairs, offset, c + size_t(r0 + i0) * ldc + col0, ldc, cols);
       }
       col0 += cols;

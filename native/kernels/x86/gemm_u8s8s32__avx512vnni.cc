@@ -13,9 +13,9 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
-#include <vector>
 
 #include "sparq/gemm_int8.h"
+#include "sparq/scratch.h"
 
 namespace sparq {
 namespace {
@@ -151,16 +151,19 @@ void run(const uint8_t* a, size_t lda, const uint8_t* packed, int /*n*/, int k, 
   // exist. For a row followed by at least 3 more bytes of A (the next rows) they do; the last few
   // rows (one, or up to three when lda < 3) are read from zero-padded copies instead.
   const int overRead = 4 * groups - k;
-  thread_local std::vector<uint8_t> paddedRows;
+  thread_local Scratch paddedScratch;  // counted in nativeMemory().scratch
+  uint8_t* paddedRows = nullptr;
   int firstCopied = m;
   while (firstCopied > 0 && size_t(m - firstCopied) * lda < size_t(overRead)) firstCopied--;
   if (firstCopied < m) {
-    paddedRows.assign(size_t(m - firstCopied) * size_t(4 * groups), 0);
+    const size_t paddedBytes = size_t(m - firstCopied) * size_t(4 * groups);
+    paddedRows = static_cast<uint8_t*>(paddedScratch.get(paddedBytes));
+    std::memset(paddedRows, 0, paddedBytes);
     for (int i = firstCopied; i < m; i++)
-      std::memcpy(paddedRows.data() + size_t(i - firstCopied) * size_t(4 * groups), a + size_t(i) * lda, size_t(k));
+      std::memcpy(paddedRows + size_t(i - firstCopied) * size_t(4 * groups), a + size_t(i) * lda, size_t(k));
   }
   auto rowStart = [&](int i) {
-    return i < firstCopied ? a + size_t(i) * lda : paddedRows.data() + size_t(i - firstCopied) * size_t(4 * groups);
+    return i < firstCopied ? a + size_t(i) * lda : paddedRows + size_t(i - firstCopied) * size_t(4 * groups);
   };
   // Spread rows and panels evenly over the fewest tiles (16 panels: 3+3+3+3+2+2, not
   // 3+3+3+3+3+1; 9 rows: 5+4, not 8+1): small tiles are the slow ones.
