@@ -1,9 +1,13 @@
 /** Tier detection, the tier cap and the thread pool. */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuInfo, isa, setIsa, setThreads, threads } from '../../lib/index';
 import { tiersOfThisArch } from '../helpers';
 
 const expected = process.env['SPARQ_EXPECT_ISA'];
+const explicitAddon = process.env['SPARQ_NATIVE'];
+const sanitized = (process.env['LD_PRELOAD'] ?? '').includes('libasan');
 
 describe('runtime', () => {
   afterAll(() => {
@@ -16,6 +20,18 @@ describe('runtime', () => {
     () => {
       expect(cpuInfo().supported.at(-1)).toBe(expected);
       expect(isa()).toBe(expected);
+    },
+  );
+
+  // scripts/test-asan.sh and scripts/test-arm64.sh load another build through SPARQ_NATIVE: prove
+  // that this process runs that file (and, under ASan, with the sanitizer runtime in it).
+  it.skipIf(!explicitAddon || process.platform !== 'linux')(
+    `runs the addon named by SPARQ_NATIVE (skipped unless it is set, on Linux): ${explicitAddon ?? ''}`,
+    () => {
+      cpuInfo(); // the addon is loaded by now
+      const maps = readFileSync('/proc/self/maps', 'utf8');
+      expect(maps).toContain(path.resolve(explicitAddon!));
+      if (sanitized) expect(maps).toMatch(/libasan\.so/);
     },
   );
 
