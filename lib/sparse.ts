@@ -4,7 +4,7 @@
  */
 import { NativeObject } from './handle';
 import { native, type CsrHandle } from './native';
-import { builtRows, copyInto, count, fail, int, options, typed, typedArrayName } from './validate';
+import { builtRows, copyInto, count, fail, int, options, typed, typedArrayName, unbackedOutput } from './validate';
 
 export type SparseValueType = 'f32' | 'int8';
 export type IndexBits = 16 | 32;
@@ -193,6 +193,7 @@ function spmmArgs(fn: string, a: unknown, b: unknown, n: unknown, opts: unknown)
   int(fn, 'n', n, 1);
   const { out } = options<SparseOptions>(fn, opts);
   typed(fn, 'b', b, Float32Array, count(fn, 'cols·n', m.cols, n as number), 'cols·n');
+  if (m.cols === 0) unbackedOutput(fn, 'n', n as number, m.rows * (n as number), 'rows·n', 'a has no columns');
   if (out !== undefined) typed(fn, 'out', out, Float32Array, count(fn, 'rows·n', m.rows, n as number), 'rows·n');
   return { a: m, b: b as Float32Array, n: n as number, out };
 }
@@ -216,6 +217,7 @@ function linearArgs(fn: string, x: unknown, w: unknown, m: unknown, opts: unknow
   int(fn, 'm', m, 1);
   const { bias, out } = options<LinearSparseOptions>(fn, opts);
   typed(fn, 'x', x, Float32Array, count(fn, 'm·K', m as number, layer.cols), 'm·K, K = w.cols');
+  if (layer.cols === 0) unbackedOutput(fn, 'm', m as number, (m as number) * layer.rows, 'm·N', 'w has no columns');
   if (bias !== undefined) typed(fn, 'bias', bias, Float32Array, layer.rows, 'N = w.rows', true);
   if (out !== undefined) typed(fn, 'out', out, Float32Array, count(fn, 'm·N', m as number, layer.rows), 'm·N, N = w.rows');
   return { w: layer, x: x as Float32Array, m: m as number, bias, out };

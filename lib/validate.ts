@@ -98,6 +98,17 @@ export function builtRows(fn: string, rows: number, given: number): void {
   }
 }
 
+/**
+ * An output that no input backs: a product over an inner dimension of 0 (a CSR matrix with no
+ * columns) is all zeros, or the bias, whatever m or n say. Such outputs are held to the same
+ * MAX_UNBACKED_ROWS elements, so a few bytes of input cannot make sparq commit gigabytes.
+ */
+export function unbackedOutput(fn: string, name: string, value: number, elements: number, product: string, why: string): void {
+  if (elements > MAX_UNBACKED_ROWS) {
+    fail('range', fn, name, `${product} ≤ ${MAX_UNBACKED_ROWS} when ${why} (nothing backs the output)`, value);
+  }
+}
+
 /** m·n (or any product of dims) as an exact element count. */
 export function count(fn: string, what: string, ...dims: number[]): number {
   let product = 1;

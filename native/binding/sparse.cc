@@ -74,6 +74,15 @@ void builtRows(Napi::Env env, const char* fn, int64_t rows, size_t given) {
                         std::to_string(rows));
 }
 
+// An async output that no input backs (the matrix has no columns, so the product is all zeros or
+// the bias) is capped at the same count (lib/validate.ts unbackedOutput, the same text).
+void unbackedOutput(Napi::Env env, const char* fn, const char* name, int64_t value, int64_t elements,
+                    const char* product, const char* why) {
+  if (elements > kMaxUnbackedRows)
+    throwRange(env, std::string(fn) + ": expected " + name + ": " + product + " ≤ " + std::to_string(kMaxUnbackedRows) +
+                        " when " + why + " (nothing backs the output), received number " + std::to_string(value));
+}
+
 // For an f32 x ≥ 0, x > t (t a double) exactly when x > the largest f32 not above t.
 float f32Threshold(double t) {
   if (t >= double(std::numeric_limits<float>::max())) return std::numeric_limits<float>::max();
@@ -273,6 +282,7 @@ Napi::Value SpmmAsync(const Napi::CallbackInfo& info) {
   auto a = matrix(info, 0, fn, "a");
   const int n = int(integer(info, 2, fn, "n", 1, kMaxDim));
   auto input = floatsCopy(info, 1, fn, "b", uint64_t(a->cols()) * uint64_t(n));
+  if (a->cols() == 0) unbackedOutput(info.Env(), fn, "n", n, int64_t(a->rows()) * n, "rows·n", "a has no columns");
   auto output = std::make_shared<std::vector<float>>(size_t(a->rows()) * size_t(n));
   return runAsync(
       info.Env(), fn,
@@ -301,6 +311,7 @@ Napi::Value LinearSparseAsync(const Napi::CallbackInfo& info) {
   const int m = int(integer(info, 2, fn, "m", 1, kMaxDim));
   auto bias = floatsCopy(info, 3, fn, "bias", uint64_t(w->rows()), true);
   auto input = floatsCopy(info, 0, fn, "x", uint64_t(m) * uint64_t(w->cols()));
+  if (w->cols() == 0) unbackedOutput(info.Env(), fn, "m", m, int64_t(m) * w->rows(), "m·N", "w has no columns");
   auto output = std::make_shared<std::vector<float>>(size_t(m) * size_t(w->rows()));
   return runAsync(
       info.Env(), fn,

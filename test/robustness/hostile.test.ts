@@ -106,6 +106,25 @@ describe('row counts that are not backed by input', () => {
     expectThrows(() => sparq.CsrMatrix.fromCoo(many, 1, rows, rows.fill(1, many - 1), new Float32Array(many)), RangeError, /colIdx\[16777216\] = 1 is out of range/);
   });
 
+  it('products over a matrix with no columns keep their output within 2²⁴ elements, sync and async', async () => {
+    const a = sparq.CsrMatrix.fromDense(new Float32Array(0), 4, 0);
+    const none = new Float32Array(0);
+    const spmmText = 'expected n: rows·n ≤ 16777216 when a has no columns (nothing backs the output), received number 2147483647';
+    const linearText = 'expected m: m·N ≤ 16777216 when w has no columns (nothing backs the output), received number 2147483647';
+    expectThrows(() => sparq.spmm(a, none, 2147483647), RangeError, `spmm: ${spmmText}`);
+    await expect(sparq.spmmAsync(a, none, 2147483647)).rejects.toThrow(`spmmAsync: ${spmmText}`);
+    expectThrows(() => sparq.linearSparse(none, a, 2147483647), RangeError, `linearSparse: ${linearText}`);
+    await expect(sparq.linearSparseAsync(none, a, 2147483647)).rejects.toThrow(`linearSparseAsync: ${linearText}`);
+    // The raw binding re-checks it where it allocates the output itself.
+    expectThrows(() => native.spmmAsync(a.handle as never, none, 2147483647), RangeError, `spmmAsync: ${spmmText}`);
+    expectThrows(() => native.linearSparseAsync(none, a.handle as never, 2147483647, undefined), RangeError, `linearSparseAsync: ${linearText}`);
+    // At the limit it still computes: zeros, or the bias.
+    expect(await sparq.spmmAsync(a, none, 2 ** 22)).toHaveLength(2 ** 24);
+    const bias = Float32Array.from([1, 2, 3, 4]);
+    expect([...sparq.linearSparse(none, a, 2, { bias })]).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+    a.dispose();
+  });
+
   it('the raw binding re-checks the same rule', () => {
     expectThrows(() => native.csrFromCoo(2147483647, 1, new Int32Array(0), new Int32Array(0), new Float32Array(0), 32), RangeError, /^CsrMatrix\.fromCoo: expected rows: at most 16777216/);
     expectThrows(() => native.csrFromDense(new Float32Array(0), 2147483647, 0, 0, 32), RangeError, /^CsrMatrix\.fromDense: expected rows: at most 16777216/);
