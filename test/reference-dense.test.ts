@@ -89,6 +89,18 @@ describe('reference f32 tolerance bounds', () => {
     expect(t!).toBeGreaterThan(2 ** -46);
     expect(t!).toBeCloseTo(12 * U, 12);
   });
+
+  it('the bound covers products that underflow: 2⁻¹⁴⁸ a term on top of the relative part', () => {
+    // 2⁻⁷⁵·(1.5·2⁻⁷⁵) = 1.5·2⁻¹⁵⁰ rounds to 2⁻¹⁴⁹ in the reference; twice, 2⁻¹⁴⁸. A fused chain
+    // rounds 1.5·2⁻¹⁵⁰ to 2⁻¹⁴⁹ once, then 2⁻¹⁴⁹ + 1.5·2⁻¹⁵⁰ = 3.5·2⁻¹⁵⁰ to 2⁻¹⁴⁸: the same here,
+    // but the relative part alone (2·3·2⁻²⁴·3·2⁻¹⁵⁰ ≈ 2⁻¹⁶⁹) could not absorb one ulp of 2⁻¹⁴⁹.
+    const tiny = f32s(2 ** -75, 2 ** -75);
+    const other = f32s(1.5 * 2 ** -75, 1.5 * 2 ** -75);
+    expect(list(reference.gemmF32(tiny, other, 1, 1, 2))).toEqual([2 ** -148]);
+    const [t] = reference.gemmF32Tolerance(tiny, other, 1, 1, 2);
+    expect(t!).toBe(2 * 3 * U * (3 * 2 ** -150) + 2 * 2 ** -148);
+    expect(t!).toBeGreaterThan(2 ** -149);
+  });
 });
 
 describe('reference f32 argument checks', () => {

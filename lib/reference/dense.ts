@@ -7,6 +7,9 @@ import { count, int, typed } from '../validate';
 import { f32 } from './round';
 
 const U = 2 ** -24;
+// Per term: a product rounded into the subnormal range is off by up to 2⁻¹⁵⁰ absolutely, which no
+// relative bound covers; allow two such roundings on either side (docs/gemm-f32.md).
+const UNDERFLOW = 2 ** -148;
 
 // B(p, j): B [k×n] row-major, or B [n×k] when transB.
 type At = (p: number, j: number) => number;
@@ -31,14 +34,14 @@ function product(fn: string, a: Float32Array, b: At, m: number, n: number, k: nu
   return c;
 }
 
-/** 2·(k + 1)·2⁻²⁴·(Σ_p |a_p·b_p| + |bias|) per output. */
+/** 2·(k + 1)·2⁻²⁴·(Σ_p |a_p·b_p| + |bias|) + k·2⁻¹⁴⁸ per output. */
 function tolerance(a: Float32Array, b: At, m: number, n: number, k: number, bias?: Float32Array): Float64Array {
   const t = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = bias ? Math.abs(bias[j]!) : 0;
       for (let p = 0; p < k; p++) sum += Math.abs(a[i * k + p]! * b(p, j));
-      t[i * n + j] = 2 * (k + 1) * U * sum;
+      t[i * n + j] = 2 * (k + 1) * U * sum + k * UNDERFLOW;
     }
   }
   return t;
