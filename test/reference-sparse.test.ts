@@ -354,6 +354,7 @@ describe('reference tolerance bounds: 2·(e + 2)·2⁻²⁴·(Σ|v·x| + |b|)', 
     // Y[1][0]: X row [−1, 0, 1, 0]: |2·(−1)| + |−1·1| = 3, + 0.5 → 28;  Y[1][1]: 8;  Y[1][2]: 0 + 1 → 2·4·1 = 8.
     const xs = f32s(1, 2, 3, 4, -1, 0, 1, 0);
     expect(list(reference.linearSparseTolerance(xs, aCsr(), 2, f32s(0.5, -2, 1)))).toEqual([44 * U, 8 * U, 144 * U, 28 * U, 8 * U, 8 * U]);
-    expect(list(reference.linearSparseTolerance(xs, aCsr(), 2))).toEqual([40 * U, 0, 136 * U, 24 * U, 0, 0]);
+    // Without the bias, Y[1][2] has no relative part: only the underflow term of its 2 entries, 2·2⁻¹⁴⁸.
+    expect(list(reference.linearSparseTolerance(xs, aCsr(), 2))).toEqual([40 * U, 0, 136 * U, 24 * U, 0, 2 * 2 ** -148]);
   });
 });
