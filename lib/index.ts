@@ -1,6 +1,6 @@
 /** sparq: kernels for compressed neural networks. */
 export { nativeMemory, NativeObject, type NativeMemory } from './handle';
-export { cpuInfo, isa, pinning, setIsa, setPinning, setThreads, threads, TIERS, type CpuInfo, type Tier } from './runtime';
+export { cpuInfo, isa, pinning, PINNINGS, setIsa, setPinning, setThreads, threads, TIERS, type CpuInfo, type Pinning, type Tier } from './runtime';
 export {
   gemmS8S8,
   gemmS8S8Async,

@@ -5,6 +5,9 @@
  */
 import * as path from 'node:path';
 
+/** Where the pool's workers run: see setPinning in runtime.ts. */
+export type Pinning = 'off' | 'fixed' | 'caller';
+
 /** Opaque handles to native-owned objects; only the addon can make or read them. */
 export type PackedInt8Handle = { readonly __brand: 'PackedInt8' };
 export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
@@ -28,8 +31,8 @@ export interface Native {
   threads(): number;
   setThreads(n: number): void;
   defaultThreads(): number;
-  pinning(): boolean;
-  setPinning(on: boolean): void;
+  pinning(): Pinning;
+  setPinning(mode: Pinning): void;
   dispose(handle: NativeHandle): void;
   isDisposed(handle: NativeHandle): boolean;
   /** [objects, scratch] in bytes. */

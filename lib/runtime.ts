@@ -1,5 +1,7 @@
 /** Tiers, CPU information and threads. */
-import { native } from './native';
+import { native, type Pinning } from './native';
+
+export type { Pinning };
 import { fail, int } from './validate';
 
 /** Instruction-set tiers, in order of preference within an architecture. */
@@ -73,16 +75,25 @@ export function setThreads(n?: number): void {
   native.setThreads(n === undefined ? native.defaultThreads() : int('setThreads', 'n', n, 1, 1024));
 }
 
-/** Whether the pool's workers are pinned to CPUs (worker i to the (i+1)-th CPU of the affinity mask). */
-export function pinning(): boolean {
+/** Where the pool's workers run: `'off'`, `'fixed'` or `'caller'` (see setPinning). */
+export function pinning(): Pinning {
   return native.pinning();
 }
 
+export const PINNINGS: readonly Pinning[] = ['off', 'fixed', 'caller'];
+
 /**
- * Pin the pool's workers (the default) or let the scheduler place them. `SPARQ_PIN=0` in the
- * environment starts with pinning off. Results never depend on it.
+ * Choose where the pool's workers run; results never depend on it.
+ * - `'off'` (the default): the scheduler places them.
+ * - `'fixed'`: worker i on the (i+1)-th CPU of the affinity mask, leaving the first to the caller,
+ *   which stays unpinned.
+ * - `'caller'`: at each call, the workers on the CPUs other than the one the caller is on.
+ * The pinned modes are as fast as `'off'` on an idle machine and up to ~10× slower when another
+ * process keeps a worker's CPU busy (bench/pool-suites.js), hence the default.
+ * `SPARQ_PIN=off|fixed|caller` in the environment sets it at load (`0`/`1` mean off/fixed).
  */
-export function setPinning(on: boolean): void {
-  if (typeof on !== 'boolean') fail('type', 'setPinning', 'on', 'a boolean', on);
-  native.setPinning(on);
+export function setPinning(mode: Pinning): void {
+  if (typeof mode !== 'string') fail('type', 'setPinning', 'mode', "'off', 'fixed' or 'caller'", mode);
+  if (!PINNINGS.includes(mode)) fail('range', 'setPinning', 'mode', "'off', 'fixed' or 'caller'", mode);
+  native.setPinning(mode);
 }

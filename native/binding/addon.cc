@@ -52,11 +52,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Pinning(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), pinning()); }
+Napi::Value Pinning(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), pinningName(pinning())); }
 
 Napi::Value SetPinning(const Napi::CallbackInfo& info) {
-  if (!info[0].IsBoolean()) throwType(info.Env(), "setPinning: expected on: a boolean");
-  setPinning(info[0].As<Napi::Boolean>().Value());
+  if (!info[0].IsString()) throwType(info.Env(), "setPinning: expected mode: 'off', 'fixed' or 'caller'");
+  sparq::Pinning mode;
+  if (!pinningFromName(info[0].As<Napi::String>(), &mode))
+    throwRange(info.Env(), "setPinning: expected mode: 'off', 'fixed' or 'caller'");
+  setPinning(mode);
   return info.Env().Undefined();
 }
 

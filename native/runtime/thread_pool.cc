@@ -42,33 +42,53 @@ bool spinUntil(Done done) {
   }
 }
 
-// Worker i runs on the (i+1)-th CPU the process may use (wrapping), leaving the first to the
-// caller, which stays unpinned: this keeps the scheduler from stacking a worker on the caller's CPU.
-// Whether workers are pinned: on unless SPARQ_PIN=0, and setPinning() changes it. A process that
-// shares its machine with other load may do better letting the scheduler place the workers.
-std::atomic<bool> gPin{[] {
+// Where workers run (sparq/runtime.h). The caller stays unpinned in every mode: it is Node's
+// thread or libuv's. `off` (the default) leaves the workers to the scheduler; `fixed` keeps worker i
+// on the (i+1)-th CPU the process may use, which assumes the caller sits on the first; `caller`
+// re-pins the workers around wherever the caller is when a call starts.
+// Measured (bench/pool-suites.js, 2 cores): all three tie on a quiet machine, since the workers
+// poll with yields before sleeping; with one CPU busy, a worker pinned there makes every call wait
+// for it, and 2-thread calls ran ~10× slower (q4_0 GEMV 1×4096²: 8 vs 76 GOP/s unpinned).
+// SPARQ_PIN=off|fixed|caller (0 = off, 1 = fixed) sets the mode at load.
+Pinning pinningFromEnv() {
   const char* v = std::getenv("SPARQ_PIN");
-  return !(v && std::string(v) == "0");
-}()};
+  Pinning mode = Pinning::off;
+  if (v && !pinningFromName(v, &mode)) mode = std::string(v) == "1" ? Pinning::fixed : Pinning::off;
+  return mode;
+}
+std::atomic<Pinning> gPin{pinningFromEnv()};
 
-void pinWorker(std::thread& t, int i) {
-  if (!gPin.load()) return;
+// The CPUs of the process's affinity mask, in order; empty where that cannot be known.
+std::vector<int> allowedCpus() {
+  std::vector<int> cpus;
 #if defined(__linux__)
   cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
-  const int cpus = CPU_COUNT(&allowed);
-  if (cpus < 2) return;
-  int wanted = (i + 1) % cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    if (wanted-- == 0) {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pthread_setaffinity_np(t.native_handle(), sizeof(one), &one);
-      return;
-    }
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+      if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+#endif
+  return cpus;
+}
+
+int currentCpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+// Pins `t` to one CPU, or lets it run anywhere in `cpus` when `cpu` < 0.
+void pinThread(std::thread& t, int cpu, const std::vector<int>& cpus) {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu >= 0) {
+    CPU_SET(cpu, &set);
+  } else {
+    for (int c : cpus) CPU_SET(c, &set);
   }
+  pthread_setaffinity_np(t.native_handle(), sizeof(set), &set);
 #endif
 }
 
@@ -88,11 +108,17 @@ class Pool {
     for (auto& t : workers_) t.join();
     workers_.clear();
     stop_ = false;
+    mode_ = gPin.load();
+    cpus_ = allowedCpus();
+    placedFor_ = -2;
     // A worker starts from the generation current now, so a run() that begins before the
     // thread is scheduled still counts as new work for it.
     for (int i = 0; i < count; i++) {
       workers_.emplace_back([this, start = generation_.load()] { loop(start); });
-      pinWorker(workers_.back(), i);
+#if defined(__linux__)
+      pthread_setname_np(workers_.back().native_handle(), "sparq-pool");  // as top -H and /proc show it
+#endif
+      if (mode_ == Pinning::fixed && cpus_.size() >= 2) pinThread(workers_.back(), cpus_[(i + 1) % cpus_.size()], cpus_);
     }
   }
 
@@ -102,6 +128,7 @@ class Pool {
       for (int i = 0; i < tasks; i++) fn(i);
       return;
     }
+    if (mode_ == Pinning::caller) followCaller();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       fn_ = &fn;
@@ -144,6 +171,22 @@ class Pool {
     }
   }
 
+  // Pinning::caller: the workers go to the CPUs other than the caller's, taken in order from the
+  // one after it. One sched_getcpu per call; the affinity calls only when the caller has moved.
+  void followCaller() {
+    const int cpu = currentCpu();
+    if (cpu == placedFor_ || cpus_.size() < 2) return;
+    placedFor_ = cpu;
+    const auto at = std::find(cpus_.begin(), cpus_.end(), cpu);
+    if (at == cpus_.end()) {  // not a CPU of the mask (it changed since): let them run anywhere
+      for (auto& t : workers_) pinThread(t, -1, cpus_);
+      return;
+    }
+    const size_t callerIndex = size_t(at - cpus_.begin()), others = cpus_.size() - 1;
+    for (size_t i = 0; i < workers_.size(); i++)
+      pinThread(workers_[i], cpus_[(callerIndex + 1 + i % others) % cpus_.size()], cpus_);
+  }
+
   void loop(uint64_t seen) {
     for (;;) {
       spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -173,6 +216,9 @@ class Pool {
   std::atomic<uint64_t> generation_{0};
   std::exception_ptr failure_;  // the first task's exception of the current run
   bool stop_ = false;
+  Pinning mode_ = Pinning::off;  // how the current workers were placed
+  std::vector<int> cpus_;        // the affinity mask when they were made
+  int placedFor_ = -2;           // Pinning::caller: the caller's CPU they were last placed around
 };
 
 std::mutex gCallers;  // one parallelFor at a time (sync calls and async workers share the pool)
@@ -214,12 +260,30 @@ void setThreads(int n) {
   pool().resize(gThreads - 1);
 }
 
-bool pinning() { return gPin.load(); }
+Pinning pinning() { return gPin.load(); }
 
-void setPinning(bool on) {
+void setPinning(Pinning mode) {
   std::lock_guard<std::mutex> lock(gCallers);
-  gPin.store(on);
+  gPin.store(mode);
   if (gThreads != 0) pool().resize(gThreads - 1);  // new workers, placed the new way
+}
+
+const char* pinningName(Pinning mode) {
+  switch (mode) {
+    case Pinning::off: return "off";
+    case Pinning::fixed: return "fixed";
+    case Pinning::caller: return "caller";
+  }
+  return "fixed";
+}
+
+bool pinningFromName(const std::string& name, Pinning* mode) {
+  for (Pinning m : {Pinning::off, Pinning::fixed, Pinning::caller})
+    if (name == pinningName(m)) {
+      *mode = m;
+      return true;
+    }
+  return false;
 }
 
 void parallelFor(int tasks, const std::function<void(int)>& fn) {

@@ -36,9 +36,16 @@ const std::string& capError();  // non-empty when SPARQ_ISA could not be honoure
 int threads();
 void setThreads(int n);
 int defaultThreads();
-// Worker i is pinned to the (i+1)-th CPU of the affinity mask unless SPARQ_PIN=0 or setPinning(false).
-bool pinning();
-void setPinning(bool on);
+// Where the pool's workers run (SPARQ_PIN=off|fixed|caller, setPinning()):
+//   off     the scheduler places them (the default: the only mode that stays fast when a CPU is busy);
+//   fixed   worker i on the (i+1)-th CPU of the affinity mask, assuming the caller runs on the first;
+//   caller  at each call, the workers on the CPUs of the mask other than the one the caller is on
+//           (re-pinned only when the caller has moved).
+enum class Pinning { off, fixed, caller };
+Pinning pinning();
+void setPinning(Pinning mode);
+const char* pinningName(Pinning mode);
+bool pinningFromName(const std::string& name, Pinning* mode);
 void parallelFor(int tasks, const std::function<void(int)>& fn);
 
 // Bytes of thread-local scratch alive in the process (sparq/scratch.h keeps it up to date).
