@@ -110,3 +110,13 @@ export function expectThrows(call: () => unknown, error: typeof TypeError | type
   if (typeof message === 'string') expect((thrown as Error).message, context).toBe(message);
   else expect((thrown as Error).message, context).toMatch(message);
 }
+
+/** A number[] copy of an array, for toEqual against a literal list. */
+export const list = (a: ArrayLike<number>): number[] => Array.from(a);
+
+/** A Float32Array of `length` filled with `fill`, with some entries set: row(32, { 0: -8, 5: 1 }). */
+export function row(length: number, entries: Record<number, number> = {}, fill = 0): Float32Array {
+  const x = new Float32Array(length).fill(fill);
+  for (const [i, v] of Object.entries(entries)) x[Number(i)] = v;
+  return x;
+}

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as reference from '../lib/reference/index';
+import { list } from './helpers';
 
 const U = 2 ** -24;
-const list = (a: ArrayLike<number>): number[] => Array.from(a);
 const f32s = (...v: number[]): Float32Array => Float32Array.from(v);
 
 // A [2×3] = [[1, 2, 3], [4, 5, 6]];  B [3×2] = [[7, 8], [9, 10], [11, 12]]

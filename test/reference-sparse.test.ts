@@ -7,12 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import * as reference from '../lib/reference/index';
 import type { Csr } from '../lib/reference/index';
-import { expectThrows } from './helpers';
+import { expectThrows, list } from './helpers';
 
 const { csrFromArrays, csrFromCoo, csrFromDense, csrToDense, csrQuantizeValues } = reference;
 
 const U = 2 ** -24; // half an ulp of 1 in f32
-const list = (a: ArrayLike<number>): number[] => Array.from(a);
 
 /** The arrays of a Csr as plain lists, to compare with toEqual. */
 function parts(a: Csr): { rows: number; cols: number; indptr: number[]; indices: number[]; values: number[]; scales: number[] | null } {
