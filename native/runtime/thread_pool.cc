@@ -46,9 +46,9 @@ bool spinUntil(Done done) {
 // thread or libuv's. `off` (the default) leaves the workers to the scheduler; `fixed` keeps worker i
 // on the (i+1)-th CPU the process may use, which assumes the caller sits on the first; `caller`
 // re-pins the workers around wherever the caller is when a call starts.
-// Measured (bench/pool-suites.js, 2 cores): all three tie on a quiet machine, since the workers
-// poll with yields before sleeping; with one CPU busy, a worker pinned there makes every call wait
-// for it, and 2-thread calls ran ~10× slower (q4_0 GEMV 1×4096²: 8 vs 76 GOP/s unpinned).
+// Measured (bench/pool-suites.js, 2 cores): on a quiet machine the pinned modes were 0–10% faster;
+// with one CPU busy, a worker pinned there makes every call wait for it, and 2-thread calls ran
+// ~10× slower (q4_0 GEMV 1×4096²: 8 vs 76–81 GOP/s unpinned). Hence `off` by default.
 // SPARQ_PIN=off|fixed|caller (0 = off, 1 = fixed) sets the mode at load.
 Pinning pinningFromEnv() {
   const char* v = std::getenv("SPARQ_PIN");
