@@ -68,3 +68,12 @@ export { blockBytes, defaultBlockSize, QUANT_FORMATS, type Precision, type Quant
 export { MAX_K } from './validate';
 import * as reference from './reference/index';
 export { reference };
+export {
+  Linear,
+  LINEAR_FORMATS,
+  totalByteLength,
+  type ForwardOptions,
+  type FromWeightsOptions,
+  type LinearFormat,
+  type WrapOptions,
+} from './nn/linear';
