@@ -208,6 +208,14 @@ export function quantizeActivationsU8(x: Float32Array, m: number, k: number): Qu
   return result;
 }
 
+/**
+ * The kernel of the int8 layer's float steps (activation quantizer and epilogue) that ran last,
+ * e.g. `linear_int8__avx512`, or null before any: `quantizeActivationsU8` and `linearInt8` run it.
+ */
+export function lastLinearInt8Kernel(): string | null {
+  return native.lastLinearInt8Kernel();
+}
+
 /** Name of the kernel that ran the most recent int8 GEMM (e.g. 'gemm_u8s8s32__avx512vnni'); for tests and benchmarks. */
 export function lastInt8GemmKernel(): string | null {
   return native.lastInt8GemmKernel();

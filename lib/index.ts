@@ -7,6 +7,7 @@ export {
   gemmU8S8,
   gemmU8S8Async,
   lastInt8GemmKernel,
+  lastLinearInt8Kernel,
   LinearInt8,
   linearInt8,
   linearInt8Async,

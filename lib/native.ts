@@ -57,6 +57,7 @@ export interface Native {
     zeroPoint: Int32Array,
   ): void;
   lastInt8GemmKernel(): string | null;
+  lastLinearInt8Kernel(): string | null;
 
   quantize(w: Float32Array, n: number, k: number, format: string, blockSize: number): QuantizedHandle;
   quantizedFromBytes(format: string, n: number, k: number, blockSize: number, bytes: Uint8Array): QuantizedHandle;

@@ -190,6 +190,11 @@ Napi::Value LastKernel(const Napi::CallbackInfo& info) {
   return name ? Napi::String::New(info.Env(), name) : info.Env().Null();
 }
 
+Napi::Value LastLinearKernel(const Napi::CallbackInfo& info) {
+  const char* name = lastLinearInt8Kernel();
+  return name ? Napi::String::New(info.Env(), name) : info.Env().Null();
+}
+
 }  // namespace
 
 void initGemm(Napi::Env env, Napi::Object exports) {
@@ -205,6 +210,7 @@ void initGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("linearInt8Async", function(env, "linearInt8Async", LinearInt8Async));
   exports.Set("quantizeActivationsU8", function(env, "quantizeActivationsU8", QuantizeActivationsU8));
   exports.Set("lastInt8GemmKernel", function(env, "lastInt8GemmKernel", LastKernel));
+  exports.Set("lastLinearInt8Kernel", function(env, "lastLinearInt8Kernel", LastLinearKernel));
 }
 
 }  // namespace sparq::binding

@@ -1,27 +1,23 @@
-// The quantized linear layer around the int8 GEMM: weight and activation quantizers and the
-// f32 epilogue. Every float step has a fixed order and is rounded to f32 (built with
-// -ffp-contract=off), so results equal the TS reference bit for bit.
+// The quantized linear layer around the int8 GEMM: the weight quantizer, and the dispatch of the
+// activation quantizer and f32 epilogue (sparq/linear_int8.h) around the GEMM. Every float step has
+// a fixed order and is rounded to f32 (built with -ffp-contract=off), so results equal the TS
+// reference bit for bit on every tier.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
 
 #include "sparq/gemm.h"
+#include "sparq/linear_int8.h"
 
 namespace sparq {
 
 namespace {
 
-// Round half to even. Adding and subtracting 1.5·2²³ keeps only the integer part, rounded to
-// nearest-even by the default FP environment: exact for |x| < 2²², which covers every value
-// rounded here (bounded by about 255); anything larger takes nearbyint. (On baseline x86-64
-// nearbyintf is a libm call, which cost more than the division next to it.) The sign of a zero
-// result may differ from nearbyint's; every caller turns the result into an integer.
-inline float roundHalfEven(float x) {
-  constexpr float kShift = 12582912.0f;  // 1.5·2²³
-  if (!(std::fabs(x) < 4194304.0f)) return std::nearbyint(x);
-  return (x + kShift) - kShift;
-}
+std::atomic<const char*> gLastLinearKernel{nullptr};
+
+// Round half to even (nearbyint in the default FP environment): the weight quantizer's rounding.
+inline float roundHalfEven(float x) { return std::nearbyint(x); }
 
 inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
 
@@ -37,31 +33,40 @@ void forRowChunks(int m, size_t rowCost, Fn fn) {
   parallelFor(chunks, [&](int t) { fn(int(int64_t(m) * t / chunks), int(int64_t(m) * (t + 1) / chunks)); });
 }
 
-}  // namespace
-
-bool quantizeRowsU8(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint) {
-  bool finite = true;
-  for (int i = 0; i < m; i++) {
-    const float* row = x + size_t(i) * size_t(k);
-    float lo = 0.0f, hi = 0.0f;
-    for (int p = 0; p < k; p++) {
-      const float v = row[p];
-      finite &= std::isfinite(v);
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-    if (!finite) return false;
-    float s = (hi - lo) / 255.0f;
-    if (s == 0.0f) s = 1.0f;
-    const float zp = roundHalfEven(clampf(0.0f - lo / s, 0.0f, 255.0f));
-    scale[i] = s;
-    zeroPoint[i] = int32_t(zp);
-    uint8_t* out = q + size_t(i) * size_t(k);
-    for (int p = 0; p < k; p++) out[p] = uint8_t(clampf(roundHalfEven(row[p] / s) + zp, 0.0f, 255.0f));
+// The kernels of the active tier.
+const LinearInt8Kernels& linearInt8Kernels() {
+  switch (activeTier()) {
+#ifdef SPARQ_BUILT_AVX2
+    case Tier::avx2: return linear_int8__avx2;
+#endif
+#ifdef SPARQ_BUILT_AVX512
+    case Tier::avx512: return linear_int8__avx512;
+#endif
+#ifdef SPARQ_BUILT_AVX512VNNI
+    case Tier::avx512vnni: return linear_int8__avx512;  // the float steps gain nothing from VNNI
+#endif
+#ifdef SPARQ_BUILT_NEON
+    case Tier::neon: return linear_int8__neon;
+#endif
+#ifdef SPARQ_BUILT_NEONDOT
+    case Tier::neondot:
+    case Tier::i8mm: return linear_int8__neon;
+#endif
+    default: return linear_int8__scalar;
   }
-  return true;
 }
 
+}  // namespace
+
+const char* lastLinearInt8Kernel() { return gLastLinearKernel.load(std::memory_order_relaxed); }
+
+bool quantizeRowsU8(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint) {
+  const LinearInt8Kernels& kernels = linearInt8Kernels();
+  gLastLinearKernel.store(kernels.name, std::memory_order_relaxed);
+  return kernels.quantizeRows(x, m, k, q, scale, zeroPoint);
+}
+
+// Weights are quantized once, at construction: the scalar loop is fast enough there.
 bool quantizeWeightsS8(const float* w, int n, int k, int8_t* q, float* scale) {
   for (int j = 0; j < n; j++) {
     const float* row = w + size_t(j) * size_t(k);
@@ -82,33 +87,26 @@ bool quantizeWeightsS8(const float* w, int n, int k, int8_t* q, float* scale) {
 bool linearInt8(const float* x, int m, LinearInt8& layer, float* y) {
   PackedInt8& w = *layer.weight;
   const int n = w.n(), k = w.k();
-  std::vector<uint8_t> qa(size_t(m) * size_t(k));
-  std::vector<float> sa(m);
-  std::vector<int32_t> za(m);
+  const LinearInt8Kernels& kernels = linearInt8Kernels();
+  gLastLinearKernel.store(kernels.name, std::memory_order_relaxed);
+  // Every element is written before it is read, so none of these buffers is zero-filled.
+  std::unique_ptr<uint8_t[]> qa(new uint8_t[size_t(m) * size_t(k)]);
+  std::unique_ptr<float[]> sa(new float[size_t(m)]);
+  std::unique_ptr<int32_t[]> za(new int32_t[size_t(m)]);
   std::atomic<bool> finite{true};
   forRowChunks(m, size_t(k), [&](int i0, int i1) {
     const size_t at = size_t(i0) * size_t(k);
-    if (!quantizeRowsU8(x + at, i1 - i0, k, qa.data() + at, sa.data() + i0, za.data() + i0)) finite = false;
+    if (!kernels.quantizeRows(x + at, i1 - i0, k, qa.get() + at, sa.get() + i0, za.get() + i0)) finite = false;
   });
   if (!finite) return false;
   std::unique_ptr<int32_t[]> acc(new int32_t[size_t(m) * size_t(n)]);
-  gemmU8S8(qa.data(), m, w, 0, acc.get());
+  gemmU8S8(qa.get(), m, w, 0, acc.get());
   const int32_t* rowSums = w.rowSums();
   const float* sw = layer.scale.data();
   const float* bias = layer.bias.empty() ? nullptr : layer.bias.data();
   forRowChunks(m, size_t(n), [&](int i0, int i1) {
-    for (int i = i0; i < i1; i++) {
-      const int32_t* a = acc.get() + size_t(i) * size_t(n);
-      float* out = y + size_t(i) * size_t(n);
-      const uint32_t zp = uint32_t(za[i]);
-      for (int j = 0; j < n; j++) {
-        const int32_t centred = int32_t(uint32_t(a[j]) - zp * uint32_t(rowSums[j]));
-        const float s = sa[i] * sw[j];
-        float v = float(centred) * s;
-        if (bias) v = v + bias[j];
-        out[j] = v;
-      }
-    }
+    for (int i = i0; i < i1; i++)
+      kernels.epilogueRow(acc.get() + size_t(i) * size_t(n), rowSums, uint32_t(za[i]), sa[i], sw, bias, n, y + size_t(i) * size_t(n));
   });
   return true;
 }

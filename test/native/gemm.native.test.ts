@@ -11,6 +11,7 @@ import {
   gemmU8S8Async,
   isa,
   lastInt8GemmKernel,
+  lastLinearInt8Kernel,
   linearInt8,
   linearInt8Async,
   packInt8,
@@ -34,6 +35,12 @@ const LARGE: Array<[number, number, number]> = quick
 
 function kernelOf(tier: string): RegExp {
   return new RegExp(`^gemm_[us]8s8s32__${tier}$`);
+}
+
+/** The int8 layer's float-step kernel a tier runs (sparq/linear_int8.h): VNNI adds nothing there, nor dotprod/i8mm. */
+function linearKernelOf(tier: string): string {
+  const own: Record<string, string> = { avx512vnni: 'avx512', neondot: 'neon', i8mm: 'neon' };
+  return `linear_int8__${own[tier] ?? tier}`;
 }
 
 describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => {
@@ -150,13 +157,31 @@ describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => 
       ['all negative', new Float32Array([-1e-3, -2, -3, -4, -5]), 1, 5],
       ['subnormal', new Float32Array([1e-45, -1e-45, 3e-44, 0]), 1, 4],
       ['huge range', new Float32Array([3e38, -3e38, 1, -1]), 1, 4],
+      // Rows across the vector widths (4, 8, 16 lanes) and their tails, ties included.
+      ['ties in long rows', Float32Array.from({ length: 3 * 67 }, (_, i) => ((i % 23) - 11) * 0.5), 3, 67],
+      ['one row per width', randomFloats(5 * 33, 17, 4), 5, 33],
+      ['rows of 16 and 32', randomFloats(4 * 48, 18, 1e-3), 4, 48],
     ];
     for (const [name, x, m, k] of cases) {
       const got = quantizeActivationsU8(x, m, k);
+      expect(lastLinearInt8Kernel()).toBe(linearKernelOf(tier));
       const want = reference.quantizeActivationsU8(x, m, k);
       expectSameInts(got.q, want.q, { tier, name });
       expectSameFloats(got.scale, want.scale, { tier, name });
       expectSameInts(got.zeroPoint, want.zeroPoint, { tier, name });
+    }
+  });
+
+  it.skipIf(!runs)(`refuses NaN and ±Inf wherever they sit in a row: vector body or tail${runs ? '' : ` (skipped: ${why})`}`, () => {
+    const [m, k] = [3, 37];
+    const layer = quantizeLinearInt8(randomFloats(5 * k, 19), 5, k);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, 7, 15, 16, 31, 32, 36, 2 * k + 20]) {
+        const x = randomFloats(m * k, 20);
+        x[at] = bad;
+        expect(() => quantizeActivationsU8(x, m, k), `${tier} ${bad} at ${at}`).toThrow(RangeError);
+        expect(() => linearInt8(x, layer, m), `${tier} ${bad} at ${at}`).toThrow(/^linearInt8: expected x: finite values/);
+      }
     }
   });
 
@@ -175,6 +200,7 @@ describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => 
         const want = reference.linearInt8(x, parts.weight, parts.scale, withBias ? bias : null, m, n, k);
         expectSameFloats(linearInt8(x, layer, m), want, { tier, m, n, k, withBias });
         expect(lastInt8GemmKernel()).toMatch(kernelOf(tier));
+        expect(lastLinearInt8Kernel()).toBe(linearKernelOf(tier));
       }
     },
   );

@@ -50,6 +50,8 @@ void gemmS8S8(const int8_t* a, int m, PackedInt8& w, int32_t* c);
 // zeroPoint = roundHalfEven(clamp(0 − lo/scale, 0, 255)), q = clamp(roundHalfEven(x/scale) + zeroPoint, 0, 255).
 // Returns false when some x is not finite (nothing is guaranteed about q then).
 bool quantizeRowsU8(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint);
+// Name of the activation-quantizer/epilogue kernel (sparq/linear_int8.h) that most recently ran.
+const char* lastLinearInt8Kernel();
 
 // The quantized linear layer: weights s8 per output channel with scales, optional bias.
 struct LinearInt8 {
