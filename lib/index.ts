@@ -78,3 +78,8 @@ export {
   type LinearFormat,
   type WrapOptions,
 } from './nn/linear';
+export { selfAttention, layerNorm, softmaxRows } from './nn/ops';
+export { loadUseLite, UseLite, USE_LITE_LAYERS, type LoadUseLiteOptions, type UseLiteLayer } from './models/use-lite/model';
+export { UseTokenizer, type Vocabulary } from './models/use-lite/tokenizer';
+export { readUseLiteVocabulary, useLiteDirectory, USE_LITE_PACKAGE } from './models/use-lite/files';
+export { readBrown, type BrownDocument } from './data/brown';
