@@ -28,6 +28,7 @@ const { qcoldGemv, qmatmulShape } = require('./qmatmul-suites');
 const { summary } = require('./targets');
 const sparseSuites = require('./sparse-suites');
 const poolSuites = require('./pool-suites');
+const modelSuites = require('./model-suites');
 
 // ---------------------------------------------------------------------------
 
@@ -71,6 +72,8 @@ async function main() {
     ortSessionOptions, ortBefore, sparqBefore, restoreSparqDefaults, findResult, aliases, quantPeers });
   // Where the pool's workers run (pool-suites.js): interleaved rounds per pinning mode and machine load.
   await poolSuites.run({ args, sparq, ort, quantPeers, ortSessionOptions, progress });
+  // Universal Sentence Encoder-lite end to end against its own runtime (model-suites.js).
+  await modelSuites.run({ args, sparq, progress });
   const targets = summary(defaultTier);
   if (loadBefore >= 0.5) {
     console.log(`  (the machine was busy before the run, load ${loadBefore.toFixed(2)}: rerun a doubtful suite alone with --filter)`);

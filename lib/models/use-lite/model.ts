@@ -59,6 +59,7 @@ export class UseLite {
   readonly #eps: number;
   readonly #l2Eps: number;
   readonly #maxTokens: number;
+  readonly #timing: Float32Array;
 
   /** @internal Use {@link loadUseLite}. */
   constructor(tensors: Map<string, Tensor>, tokenizer: UseTokenizer, linear: FromWeightsOptions = {}) {
@@ -105,6 +106,16 @@ export class UseLite {
     this.#eps = scalar(`${STACK}Layer_1/TransformerLayer/FFN/layer_prepostprocess/layer_norm/Cast/x`);
     this.#l2Eps = scalar('module_apply_default/Encoder_en/hidden_layers/l2_normalize/Maximum/y');
     this.#maxTokens = scalar(`${GRAPH}ClipToMaxLength/Less/y`);
+    // The timing signal of positions 0…127 [128×256], once: sin(p·ω) then cos(p·ω), p·ω in f32.
+    const width = this.#embeddings.shape[1]!, half = this.#inverseTimescales.length;
+    this.#timing = new Float32Array(this.#maxTokens * width);
+    for (let t = 0; t < this.#maxTokens; t++) {
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(t * this.#inverseTimescales[i]!);
+        this.#timing[t * width + i] = Math.sin(angle);
+        this.#timing[t * width + half + i] = Math.cos(angle);
+      }
+    }
     this.tokenizer = tokenizer;
   }
 
@@ -113,52 +124,63 @@ export class UseLite {
     return totalByteLength(this.layers.values());
   }
 
-  /** Embeddings [count×512], one unit-length row per text. */
+  /**
+   * Embeddings [count×512], one unit-length row per text. The texts' tokens go through each dense
+   * layer together (one product of all their rows), and attention runs per text.
+   */
   embed(texts: readonly string[]): Float32Array {
     if (!Array.isArray(texts)) fail('type', 'UseLite.embed', 'texts', 'an array of strings', texts);
-    const out = new Float32Array(texts.length * 512);
-    texts.forEach((text, i) => out.set(this.#sentence(this.tokenizer.encode(text)), i * 512));
-    return out;
-  }
-
-  #sentence(allIds: Int32Array): Float32Array {
-    const ids = allIds.subarray(0, this.#maxTokens); // the graph drops tokens past 128
-    const T = ids.length;
-    const layer = (name: UseLiteLayer) => this.layers.get(name)!;
-    let x = this.#input(ids);
+    // The graph drops tokens past 128.
+    const ids = texts.map((text) => this.tokenizer.encode(text).subarray(0, this.#maxTokens));
+    const starts = [0];
+    for (const sentence of ids) starts.push(starts.at(-1)! + sentence.length);
+    const rows = starts.at(-1)!;
+    const layer = (name: string) => this.layers.get(name as UseLiteLayer)!;
+    let x = this.#input(ids, rows);
     for (const [l, block] of this.#blocks.entries()) {
-      const d = layer(`layer${l}.qkv` as UseLiteLayer).k;
-      const qkv = layer(`layer${l}.qkv` as UseLiteLayer).forward(layerNorm(x, T, d, block.attentionNorm.gamma, block.attentionNorm.beta, this.#eps), T);
-      const attended = layer(`layer${l}.out` as UseLiteLayer).forward(selfAttention(qkv, T, d, block.heads, block.scale), T);
-      x = addInPlace(attended, l === 0 ? layer('layer0.residual').forward(x, T) : x);
-      const width = attended.length / Math.max(T, 1);
-      const hidden = reluInPlace(layer(`layer${l}.ffn1` as UseLiteLayer).forward(layerNorm(x, T, width, block.ffnNorm.gamma, block.ffnNorm.beta, this.#eps), T));
-      x = addInPlace(layer(`layer${l}.ffn2` as UseLiteLayer).forward(hidden, T), x);
+      const d = layer(`layer${l}.qkv`).k;
+      const qkv = layer(`layer${l}.qkv`).forward(layerNorm(x, rows, d, block.attentionNorm.gamma, block.attentionNorm.beta, this.#eps), rows);
+      const heads = new Float32Array(rows * d);
+      ids.forEach((_, i) => {
+        const [from, to] = [starts[i]!, starts[i + 1]!];
+        heads.set(selfAttention(qkv.subarray(3 * d * from, 3 * d * to), to - from, d, block.heads, block.scale), d * from);
+      });
+      const attended = layer(`layer${l}.out`).forward(heads, rows);
+      x = addInPlace(attended, l === 0 ? layer('layer0.residual').forward(x, rows) : x);
+      const width = layer(`layer${l}.out`).n;
+      const hidden = reluInPlace(layer(`layer${l}.ffn1`).forward(layerNorm(x, rows, width, block.ffnNorm.gamma, block.ffnNorm.beta, this.#eps), rows));
+      x = addInPlace(layer(`layer${l}.ffn2`).forward(hidden, rows), x);
     }
-    // Mean over the tokens (a sentence without any divides a zero sum by 1, as the graph does).
-    const pooled = new Float32Array(512);
-    for (let t = 0; t < T; t++) addInPlace(pooled, x.subarray(t * 512, (t + 1) * 512));
-    for (let j = 0; j < 512; j++) pooled[j] = pooled[j]! / Math.max(T, 1);
-    const y = tanhInPlace(layer('tanh').forward(pooled, 1));
-    let squares = 0;
-    for (const v of y) squares += v * v;
-    const inverse = 1 / Math.sqrt(Math.max(squares, this.#l2Eps));
-    for (let j = 0; j < 512; j++) y[j] = y[j]! * inverse;
+    // Mean over each text's tokens (a text without any divides a zero sum by 1, as the graph does).
+    const pooled = new Float32Array(texts.length * 512);
+    ids.forEach((_, i) => {
+      const mean = pooled.subarray(i * 512, (i + 1) * 512);
+      for (let t = starts[i]!; t < starts[i + 1]!; t++) addInPlace(mean, x.subarray(t * 512, (t + 1) * 512));
+      const count = Math.max(starts[i + 1]! - starts[i]!, 1);
+      for (let j = 0; j < 512; j++) mean[j] = mean[j]! / count;
+    });
+    const y = tanhInPlace(layer('tanh').forward(pooled, texts.length));
+    for (let i = 0; i < texts.length; i++) {
+      const row = y.subarray(i * 512, (i + 1) * 512);
+      let squares = 0;
+      for (const v of row) squares += v * v;
+      const inverse = 1 / Math.sqrt(Math.max(squares, this.#l2Eps));
+      for (let j = 0; j < 512; j++) row[j] = row[j]! * inverse;
+    }
     return y;
   }
 
-  /** e + (e + timing) for T tokens [T×256]; timing = [sin(p·ω), cos(p·ω)] with p·ω in f32. */
-  #input(ids: Int32Array): Float32Array {
+  /** e + (e + timing) for every text's tokens [rows×256]. */
+  #input(ids: Int32Array[], rows: number): Float32Array {
     const width = this.#embeddings.shape[1]!;
-    const half = this.#inverseTimescales.length;
     const table = this.#embeddings.data as Float32Array;
-    const x = new Float32Array(ids.length * width);
-    for (let t = 0; t < ids.length; t++) {
-      const e = table.subarray(ids[t]! * width, (ids[t]! + 1) * width);
-      for (let i = 0; i < half; i++) {
-        const angle = Math.fround(t * this.#inverseTimescales[i]!);
-        x[t * width + i] = e[i]! + Math.fround(e[i]! + Math.fround(Math.sin(angle)));
-        x[t * width + half + i] = e[half + i]! + Math.fround(e[half + i]! + Math.fround(Math.cos(angle)));
+    const timing = this.#timing;
+    const x = new Float32Array(rows * width);
+    let row = 0;
+    for (const sentence of ids) {
+      for (let t = 0; t < sentence.length; t++, row++) {
+        const e = sentence[t]! * width, at = row * width;
+        for (let i = 0; i < width; i++) x[at + i] = table[e + i]! + Math.fround(table[e + i]! + timing[t * width + i]!);
       }
     }
     return x;
