@@ -7,12 +7,15 @@
 #include <cmath>
 
 #include "sparq/linear_int8.h"
+#include "sparq/linear_int8_common.h"
 
 namespace sparq {
 
 namespace {
 
-inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+using linear::code;
+using linear::epilogue;
+using linear::rowScale;
 
 // clamp(roundHalfEven(x/s) + zp, 0, 255) for 4 values, as whole numbers in u32 lanes.
 inline uint32x4_t codes4(const float* x, float32x4_t s, float32x4_t zp) {
@@ -41,9 +44,8 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
       hi = std::max(hi, row[p]);
     }
     if (!finite) return false;
-    float s = (hi - lo) / 255.0f;
-    if (s == 0.0f) s = 1.0f;
-    const float zp = std::nearbyint(clampf(0.0f - lo / s, 0.0f, 255.0f));
+    float s, zp;
+    rowScale(lo, hi, &s, &zp);
     scale[i] = s;
     zeroPoint[i] = int32_t(zp);
     uint8_t* out = q + size_t(i) * size_t(k);
@@ -52,7 +54,7 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
       const uint16x8_t u16 = vcombine_u16(vmovn_u32(codes4(row + p, s4, zp4)), vmovn_u32(codes4(row + p + 4, s4, zp4)));
       vst1_u8(out + p, vmovn_u16(u16));
     }
-    for (; p < k; p++) out[p] = uint8_t(clampf(std::nearbyint(row[p] / s) + zp, 0.0f, 255.0f));
+    for (; p < k; p++) out[p] = code(row[p], s, zp);
   }
   return true;
 }
@@ -69,12 +71,7 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
     if (bias) v = vaddq_f32(v, vld1q_f32(bias + j));
     vst1q_f32(y + j, v);
   }
-  for (; j < n; j++) {
-    const int32_t centred = int32_t(uint32_t(acc[j]) - zeroPoint * uint32_t(rowSums[j]));
-    float v = float(centred) * (rowScale * weightScales[j]);
-    if (bias) v = v + bias[j];
-    y[j] = v;
-  }
+  for (; j < n; j++) y[j] = epilogue(acc[j], rowSums[j], zeroPoint, rowScale, weightScales[j], bias ? bias + j : nullptr);
 }
 
 }  // namespace

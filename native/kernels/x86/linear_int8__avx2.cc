@@ -8,12 +8,15 @@
 #include <cmath>
 
 #include "sparq/linear_int8.h"
+#include "sparq/linear_int8_common.h"
 
 namespace sparq {
 
 namespace {
 
-inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+using linear::code;
+using linear::epilogue;
+using linear::rowScale;
 
 inline float horizontalMin(__m256 v) {
   __m128 h = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -55,15 +58,14 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
       hi = std::max(hi, row[p]);
     }
     if (!finite) return false;
-    float s = (hi - lo) / 255.0f;
-    if (s == 0.0f) s = 1.0f;
-    const float zp = std::nearbyint(clampf(0.0f - lo / s, 0.0f, 255.0f));
+    float s, zp;
+    rowScale(lo, hi, &s, &zp);
     scale[i] = s;
     zeroPoint[i] = int32_t(zp);
     uint8_t* out = q + size_t(i) * size_t(k);
     const __m256 s8 = _mm256_set1_ps(s), zp8 = _mm256_set1_ps(zp);
     for (p = 0; p + 8 <= k; p += 8) storeCodes8(row + p, s8, zp8, out + p);
-    for (; p < k; p++) out[p] = uint8_t(clampf(std::nearbyint(row[p] / s) + zp, 0.0f, 255.0f));
+    for (; p < k; p++) out[p] = code(row[p], s, zp);
   }
   return true;
 }
@@ -80,12 +82,7 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
     if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
     _mm256_storeu_ps(y + j, v);
   }
-  for (; j < n; j++) {
-    const int32_t centred = int32_t(uint32_t(acc[j]) - zeroPoint * uint32_t(rowSums[j]));
-    float v = float(centred) * (rowScale * weightScales[j]);
-    if (bias) v = v + bias[j];
-    y[j] = v;
-  }
+  for (; j < n; j++) y[j] = epilogue(acc[j], rowSums[j], zeroPoint, rowScale, weightScales[j], bias ? bias + j : nullptr);
 }
 
 }  // namespace

@@ -12,12 +12,13 @@
 #include <cmath>
 
 #include "sparq/linear_int8.h"
+#include "sparq/linear_int8_common.h"
 
 namespace sparq {
 
 namespace {
 
-inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+using linear::rowScale;
 
 inline __mmask16 tailMask(int count) { return __mmask16((1u << count) - 1u); }
 
@@ -35,9 +36,8 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
     }
     if (bad) return false;
     const float lo = _mm512_reduce_min_ps(lo16), hi = _mm512_reduce_max_ps(hi16);
-    float s = (hi - lo) / 255.0f;
-    if (s == 0.0f) s = 1.0f;
-    const float zp = std::nearbyint(clampf(0.0f - lo / s, 0.0f, 255.0f));
+    float s, zp;
+    rowScale(lo, hi, &s, &zp);
     scale[i] = s;
     zeroPoint[i] = int32_t(zp);
     uint8_t* out = q + size_t(i) * size_t(k);
