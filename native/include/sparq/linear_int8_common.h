@@ -13,6 +13,17 @@ namespace {
 
 inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
 
+// Widens [lo, hi] over x[from, to); false when one of them is not finite (lo and hi are then unspecified).
+inline bool extendRange(const float* x, int from, int to, float* lo, float* hi) {
+  bool finite = true;
+  for (int p = from; p < to; p++) {
+    finite &= std::isfinite(x[p]);
+    *lo = std::min(*lo, x[p]);
+    *hi = std::max(*hi, x[p]);
+  }
+  return finite;
+}
+
 // s = (hi − lo)/255 (1 when that is 0); zp = roundHalfEven(clamp(0 − lo/s, 0, 255)).
 inline void rowScale(float lo, float hi, float* scale, float* zeroPoint) {
   float s = (hi - lo) / 255.0f;

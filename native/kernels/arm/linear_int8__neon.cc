@@ -14,6 +14,7 @@ namespace sparq {
 namespace {
 
 using linear::code;
+using linear::extendRange;
 using linear::epilogue;
 using linear::rowScale;
 
@@ -38,12 +39,7 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
     }
     bool finite = vminvq_u32(finite4) != 0;
     float lo = vminvq_f32(lo4), hi = vmaxvq_f32(hi4);
-    for (; p < k; p++) {
-      finite &= std::isfinite(row[p]);
-      lo = std::min(lo, row[p]);
-      hi = std::max(hi, row[p]);
-    }
-    if (!finite) return false;
+    if (!extendRange(row, p, k, &lo, &hi) || !finite) return false;
     float s, zp;
     rowScale(lo, hi, &s, &zp);
     scale[i] = s;

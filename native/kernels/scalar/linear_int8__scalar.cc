@@ -11,20 +11,15 @@ namespace sparq {
 namespace {
 
 using linear::code;
+using linear::extendRange;
 using linear::epilogue;
 using linear::rowScale;
 
 bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint) {
   for (int i = 0; i < m; i++) {
     const float* row = x + size_t(i) * size_t(k);
-    bool finite = true;
     float lo = 0.0f, hi = 0.0f;
-    for (int p = 0; p < k; p++) {
-      finite &= std::isfinite(row[p]);
-      lo = std::min(lo, row[p]);
-      hi = std::max(hi, row[p]);
-    }
-    if (!finite) return false;
+    if (!extendRange(row, 0, k, &lo, &hi)) return false;
     float s, zp;
     rowScale(lo, hi, &s, &zp);
     scale[i] = s;

@@ -15,6 +15,7 @@ namespace sparq {
 namespace {
 
 using linear::code;
+using linear::extendRange;
 using linear::epilogue;
 using linear::rowScale;
 
@@ -52,12 +53,7 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
     }
     bool finite = _mm256_movemask_ps(bad8) == 0;
     float lo = horizontalMin(lo8), hi = horizontalMax(hi8);
-    for (; p < k; p++) {
-      finite &= std::isfinite(row[p]);
-      lo = std::min(lo, row[p]);
-      hi = std::max(hi, row[p]);
-    }
-    if (!finite) return false;
+    if (!extendRange(row, p, k, &lo, &hi) || !finite) return false;
     float s, zp;
     rowScale(lo, hi, &s, &zp);
     scale[i] = s;
