@@ -78,7 +78,9 @@ export {
   type LinearFormat,
   type WrapOptions,
 } from './nn/linear';
-export { selfAttention, layerNorm, softmaxRows } from './nn/ops';
+/** The transformer ops beside the matmuls (layer norm, softmax, activations, attention, …), native per tier. */
+export * as ops from './nn/ops';
+export { lastOpsKernel, UNARY_OPS, type UnaryOp } from './nn/ops';
 export { loadUseLite, UseLite, USE_LITE_LAYERS, type LoadUseLiteOptions, type UseLiteLayer } from './models/use-lite/model';
 export { UseTokenizer, type Vocabulary } from './models/use-lite/tokenizer';
 export { readUseLiteVocabulary, useLiteDirectory, USE_LITE_PACKAGE } from './models/use-lite/files';

@@ -105,6 +105,26 @@ export interface Native {
   gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean, out: Float32Array): void;
   gemmF32Async(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean): Promise<Float32Array>;
   lastF32GemmKernel(): string | null;
+
+  /** op: the index in OPS_UNARY (lib/nn/ops.ts). */
+  opsUnary(op: number, x: Float32Array, n: number, out: Float32Array): void;
+  opsAdd(a: Float32Array, b: Float32Array, n: number, out: Float32Array): void;
+  opsAddBias(x: Float32Array, rows: number, n: number, bias: Float32Array, out: Float32Array): void;
+  opsLayerNorm(x: Float32Array, rows: number, d: number, gamma: Float32Array, beta: Float32Array, eps: number, out: Float32Array): void;
+  opsSoftmax(x: Float32Array, rows: number, n: number, mask: Float32Array | null, maskRows: boolean, out: Float32Array): void;
+  opsGather(table: Float32Array, vocab: number, d: number, ids: Int32Array, out: Float32Array): void;
+  opsMeanPool(x: Float32Array, d: number, lengths: Int32Array, segments: number, keep: Uint8Array | null, out: Float32Array): void;
+  opsAttention(
+    qkv: Float32Array,
+    d: number,
+    heads: number,
+    scale: number,
+    lengths: Int32Array,
+    segments: number,
+    keep: Uint8Array | null,
+    out: Float32Array,
+  ): void;
+  lastOpsKernel(): string | null;
 }
 
 const root = path.join(__dirname, '..');

@@ -21,7 +21,7 @@ TEST_FILTER="${SPARQ_ARM64_TESTS:-test/native}"
 TEST_QUICK="${SPARQ_ARM64_TEST_QUICK:-1}"
 # C++ kernel cross-checks (native/tests/test_*.cc, one binary each): off | quick | full.
 CXX_TESTS="${SPARQ_ARM64_CXX_TESTS:-quick}"
-CXX_TEST_BINARIES=(test_gemm_int8 test_quant test_sparse test_gemm_f32)
+CXX_TEST_BINARIES=(test_gemm_int8 test_quant test_sparse test_gemm_f32 test_ops)
 # "qemu CPU model:expected best tier", space separated.
 CPU_MODELS="${SPARQ_ARM64_CPUS:-cortex-a53:neon neoverse-n1:neondot max:i8mm}"
 # Seconds any one emulated run may take: a deadlock fails the job instead of hanging it.

@@ -4,3 +4,4 @@ export * from './quant';
 export * from './sparse';
 export * from './dense';
 export { roundHalfAway, roundHalfEven } from './round';
+export * from './ops';

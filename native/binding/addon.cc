@@ -118,6 +118,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sparq::binding::initQuant(env, exports);
   sparq::binding::initSparse(env, exports);
   sparq::binding::initDense(env, exports);
+  sparq::binding::initOps(env, exports);
   return exports;
 }
 }  // namespace

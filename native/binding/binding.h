@@ -159,5 +159,6 @@ void initGemm(Napi::Env env, Napi::Object exports);
 void initSparse(Napi::Env env, Napi::Object exports);
 void initDense(Napi::Env env, Napi::Object exports);
 void initQuant(Napi::Env env, Napi::Object exports);
+void initOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace sparq::binding

@@ -10,10 +10,10 @@
  *   x4 = x3 + ffn2_1(relu(ffn1_1(LN(x3))))
  *   y  = l2normalize(tanh(tanh0(mean over T of x4)))  [512]
  *
- * The ten dense layers are sparq Linears (any weight form); the rest is lib/nn/ops.
+ * The ten dense layers are sparq Linears (any weight form); the rest is lib/nn/ops, native per tier.
  */
 import { Linear, totalByteLength, type FromWeightsOptions } from '../../nn/linear';
-import { addInPlace, layerNorm, reluInPlace, selfAttention, tanhInPlace } from '../../nn/ops';
+import { add, attention, embeddingGather, layerNorm, meanPool, relu, tanh } from '../../nn/ops';
 import { fail } from '../../validate';
 import { readUseLiteVocabulary } from './files';
 import { UseTokenizer } from './tokenizer';
@@ -132,58 +132,54 @@ export class UseLite {
     if (!Array.isArray(texts)) fail('type', 'UseLite.embed', 'texts', 'an array of strings', texts);
     // The graph drops tokens past 128.
     const ids = texts.map((text) => this.tokenizer.encode(text).subarray(0, this.#maxTokens));
-    const starts = [0];
-    for (const sentence of ids) starts.push(starts.at(-1)! + sentence.length);
-    const rows = starts.at(-1)!;
+    const lengths = Int32Array.from(ids, (sentence) => sentence.length);
+    const rows = lengths.reduce((a, b) => a + b, 0);
     const layer = (name: string) => this.layers.get(name as UseLiteLayer)!;
     let x = this.#input(ids, rows);
     for (const [l, block] of this.#blocks.entries()) {
       const d = layer(`layer${l}.qkv`).k;
-      const qkv = layer(`layer${l}.qkv`).forward(layerNorm(x, rows, d, block.attentionNorm.gamma, block.attentionNorm.beta, this.#eps), rows);
-      const heads = new Float32Array(rows * d);
-      ids.forEach((_, i) => {
-        const [from, to] = [starts[i]!, starts[i + 1]!];
-        heads.set(selfAttention(qkv.subarray(3 * d * from, 3 * d * to), to - from, d, block.heads, block.scale), d * from);
-      });
-      const attended = layer(`layer${l}.out`).forward(heads, rows);
-      x = addInPlace(attended, l === 0 ? layer('layer0.residual').forward(x, rows) : x);
+      const normed = layerNorm(x, rows, d, block.attentionNorm.gamma, block.attentionNorm.beta, { eps: this.#eps });
+      const qkv = layer(`layer${l}.qkv`).forward(normed, rows);
+      const heads = attention(qkv, layer(`layer${l}.qkv`).n / 3, block.heads, { scale: block.scale, lengths });
       const width = layer(`layer${l}.out`).n;
-      const hidden = reluInPlace(layer(`layer${l}.ffn1`).forward(layerNorm(x, rows, width, block.ffnNorm.gamma, block.ffnNorm.beta, this.#eps), rows));
-      x = addInPlace(layer(`layer${l}.ffn2`).forward(hidden, rows), x);
+      const attended = layer(`layer${l}.out`).forward(heads, rows);
+      x = add(attended, l === 0 ? layer('layer0.residual').forward(x, rows) : x, { out: attended });
+      const hidden = layer(`layer${l}.ffn1`).forward(layerNorm(x, rows, width, block.ffnNorm.gamma, block.ffnNorm.beta, { eps: this.#eps }), rows);
+      x = add(layer(`layer${l}.ffn2`).forward(relu(hidden, { out: hidden }), rows), x, { out: x });
     }
-    // Mean over each text's tokens (a text without any divides a zero sum by 1, as the graph does).
-    const pooled = new Float32Array(texts.length * 512);
-    ids.forEach((_, i) => {
-      const mean = pooled.subarray(i * 512, (i + 1) * 512);
-      for (let t = starts[i]!; t < starts[i + 1]!; t++) addInPlace(mean, x.subarray(t * 512, (t + 1) * 512));
-      const count = Math.max(starts[i + 1]! - starts[i]!, 1);
-      for (let j = 0; j < 512; j++) mean[j] = mean[j]! / count;
-    });
-    const y = tanhInPlace(layer('tanh').forward(pooled, texts.length));
-    for (let i = 0; i < texts.length; i++) {
-      const row = y.subarray(i * 512, (i + 1) * 512);
+    return this.#head(x, lengths);
+  }
+
+  /** Mean over each text's tokens (a text without any gives the zero vector, as the graph's sum / 1), tanh layer, l2-normalize. */
+  #head(x: Float32Array, lengths: Int32Array): Float32Array {
+    const count = lengths.length, width = this.layers.get('tanh')!.k;
+    const pooled = meanPool(x, width, lengths);
+    const y = this.layers.get('tanh')!.forward(pooled, count);
+    tanh(y, { out: y });
+    const n = this.layers.get('tanh')!.n;
+    for (let i = 0; i < count; i++) {
+      const row = y.subarray(i * n, (i + 1) * n);
       let squares = 0;
       for (const v of row) squares += v * v;
       const inverse = 1 / Math.sqrt(Math.max(squares, this.#l2Eps));
-      for (let j = 0; j < 512; j++) row[j] = row[j]! * inverse;
+      for (let j = 0; j < n; j++) row[j] = row[j]! * inverse;
     }
     return y;
   }
 
-  /** e + (e + timing) for every text's tokens [rows×256]. */
+  /** e + (e + timing) for every text's tokens [rows×256]: two gathers and two adds. */
   #input(ids: Int32Array[], rows: number): Float32Array {
     const width = this.#embeddings.shape[1]!;
-    const table = this.#embeddings.data as Float32Array;
-    const timing = this.#timing;
-    const x = new Float32Array(rows * width);
+    const tokens = new Int32Array(rows), positions = new Int32Array(rows);
     let row = 0;
     for (const sentence of ids) {
-      for (let t = 0; t < sentence.length; t++, row++) {
-        const e = sentence[t]! * width, at = row * width;
-        for (let i = 0; i < width; i++) x[at + i] = table[e + i]! + Math.fround(table[e + i]! + timing[t * width + i]!);
-      }
+      tokens.set(sentence, row);
+      for (let t = 0; t < sentence.length; t++) positions[row + t] = t;
+      row += sentence.length;
     }
-    return x;
+    const e = embeddingGather(this.#embeddings.data as Float32Array, width, tokens);
+    const timing = embeddingGather(this.#timing, width, positions);
+    return add(e, add(e, timing, { out: timing }), { out: e });
   }
 }
 
