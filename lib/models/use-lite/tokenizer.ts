@@ -25,11 +25,18 @@ export type Vocabulary = ReadonlyArray<readonly [string, number | null]>;
 const SEPARATOR = '\u2581';
 const RESERVED = 6;
 
+/** A trie node: the piece spelled by the path to it (id −1 when none), and the next code points. */
+interface Node {
+  id: number;
+  score: number;
+  next: Map<string, Node>;
+}
+
+const node = (): Node => ({ id: -1, score: 0, next: new Map() });
+
 export class UseTokenizer {
-  /** piece → [id, score]; a piece listed twice keeps its last id, as the runtime's trie does. */
-  readonly #pieces = new Map<string, readonly [number, number]>();
-  /** The longest piece, in code points. */
-  readonly #longest: number;
+  /** The pieces by code point; a piece listed twice keeps its last id, as the runtime's trie does. */
+  readonly #root = node();
   /** UTF-16 length of each id's piece: the back-tracking step. */
   readonly #lengths: Int32Array;
 
@@ -39,7 +46,6 @@ export class UseTokenizer {
       fail('type', fn, 'vocabulary', `an array of more than ${RESERVED} [piece, score] pairs`, vocabulary);
     }
     this.#lengths = new Int32Array(vocabulary.length);
-    let longest = 1;
     vocabulary.forEach((entry, id) => {
       const [piece, score] = Array.isArray(entry) ? entry : [];
       if (typeof piece !== 'string' || piece.length === 0 || !(score === null || (typeof score === 'number' && Number.isFinite(score)))) {
@@ -47,10 +53,15 @@ export class UseTokenizer {
       }
       this.#lengths[id] = piece.length;
       if (id < RESERVED) return;
-      this.#pieces.set(piece, [id, score ?? 0]);
-      longest = Math.max(longest, [...piece].length);
+      let at = this.#root;
+      for (const symbol of piece) {
+        let child = at.next.get(symbol);
+        if (!child) at.next.set(symbol, (child = node()));
+        at = child;
+      }
+      at.id = id;
+      at.score = score ?? 0;
     });
-    this.#longest = longest;
   }
 
   /** The ids of one text. */
@@ -61,29 +72,26 @@ export class UseTokenizer {
     const count = symbols.length;
     const best = new Float64Array(count + 1);
     const chosen = new Int32Array(count + 1);
-    // Candidates ending at e, by ascending start: ends[e] collects [start, id, score] as starts ascend.
-    const ends: Array<Array<[number, number, number]>> = Array.from({ length: count + 1 }, () => []);
+    // Starts ascend, and for one start the pieces lengthen, so every end meets its candidates in
+    // the order of step 3; best[start] is final before any piece from it is scored.
+    const offer = (end: number, id: number, total: number) => {
+      if (best[end] === 0 || total >= best[end]!) {
+        best[end] = total;
+        chosen[end] = id;
+      }
+    };
     for (let start = 0; start < count; start++) {
       let found = false;
-      let piece = '';
-      for (let length = 1; length <= this.#longest && start + length <= count; length++) {
-        piece += symbols[start + length - 1];
-        const match = this.#pieces.get(piece);
-        if (match) {
-          ends[start + length]!.push([start, match[0], match[1]]);
+      let at: Node | undefined = this.#root;
+      for (let end = start + 1; end <= count; end++) {
+        at = at.next.get(symbols[end - 1]!);
+        if (!at) break;
+        if (at.id >= 0) {
+          offer(end, at.id, at.score + best[start]!);
           found = true;
         }
       }
-      if (!found) ends[start + 1]!.push([start, 0, 0]);
-    }
-    for (let end = 1; end <= count; end++) {
-      for (const [start, id, score] of ends[end]!) {
-        const total = score + best[start]!;
-        if (best[end] === 0 || total >= best[end]!) {
-          best[end] = total;
-          chosen[end] = id;
-        }
-      }
+      if (!found) offer(start + 1, 0, best[start]!);
     }
     const reversed: number[] = [];
     for (let at = count; at > 0; at -= this.#lengths[chosen[at]!]!) reversed.push(chosen[at]!);
