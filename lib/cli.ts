@@ -1,135 +1,133 @@
 #!/usr/bin/env node
 /**
- * `sparq` (and `npm start`): what this CPU and build offer, the tier in use, and a short table of
- * int8 GEMM and f32 GEMM throughput against the TypeScript reference, and a pruned layer run sparse
- * against sparq's own dense product. Options: --isa <tier>, --threads <n>.
+ * The `sparq` command. Subcommands: demo (what `npm start` runs), info, bench, embed. Arguments are
+ * parsed by node:util's parseArgs (strict: an unknown flag or a bad value is a usage error, exit 2).
  */
-import {
-  cpuInfo,
-  CsrMatrix,
-  gemmU8S8,
-  isa,
-  lastF32GemmKernel,
-  lastInt8GemmKernel,
-  lastSparseKernel,
-  linearF32,
-  linearSparse,
-  packF32,
-  packInt8,
-  setIsa,
-  setThreads,
-  threads,
-  type Tier,
-} from './index';
-import * as reference from './reference/index';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runDemo } from './cli/demo';
+import { printEmbeddings } from './cli/embed';
+import { printInfo, printKernelTables } from './cli/kernels';
+import { LINEAR_FORMATS, type LinearFormat } from './nn/linear';
+import { cpuInfo, setIsa, setThreads, type Tier } from './runtime';
 
-const SHAPES: Array<[m: number, k: number, n: number]> = [
-  [1, 4096, 4096],
-  [16, 1024, 1024],
-  [128, 512, 512],
-  [256, 1024, 1024],
-];
+const COMMON = `Options for every command:
+  --isa <tier>      use this tier and no better (${'scalar, avx2, avx512, avx512vnni, neon, neondot, i8mm'})
+  --threads <n>     pool threads (default: the CPU count)
+  -h, --help        this help`;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const HELP: Record<string, string> = {
+  main: `Usage: sparq <command> [options]
+
+Commands:
+  demo              Universal Sentence Encoder-lite in every weight form: size, agreement with
+                    f32, spam and genre accuracy on real data, tokens/s against tfjs-wasm
+                    (what npm start runs)
+  info              this CPU's features and sparq's tiers
+  bench             a short kernel table: int8 and f32 GEMM, a pruned layer (npm run bench: all)
+  embed <text>…     USE-lite embeddings of the texts
+
+Run sparq <command> --help for its options.
+
+${COMMON}`,
+  demo: `Usage: sparq demo [--full] [--seconds <s>] [--no-progress]
+
+  --full            the full evaluation harness (2000+ sentences, 2000 + 2000 e-mails) instead of
+                    the quick subset (about 1000 sentences, 600 + 600 e-mails cut to 400 chars)
+  --seconds <s>     timing per speed cell (default 0.5)
+  --no-progress     no progress on stderr
+
+${COMMON}`,
+  info: `Usage: sparq info\n\n${COMMON}`,
+  bench: `Usage: sparq bench\n\n${COMMON}`,
+  embed: `Usage: sparq embed [--format <form>] [--json] <text> [<text> …]
+
+  --format <form>   how the dense layers are stored: ${LINEAR_FORMATS.join(', ')} (default f32)
+  --json            print the embeddings as JSON (one array of 512 numbers per text);
+                    otherwise a summary per text: tokens, the first values, and its cosine to the
+                    other texts
+
+${COMMON}`,
+};
+
+class UsageError extends Error {}
+
+const COMMON_OPTIONS: ParseArgsConfig['options'] = {
+  isa: { type: 'string' },
+  threads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const OPTIONS: Record<string, ParseArgsConfig['options']> = {
+  demo: { full: { type: 'boolean' }, seconds: { type: 'string' }, 'no-progress': { type: 'boolean' } },
+  info: {},
+  bench: {},
+  embed: { format: { type: 'string' }, json: { type: 'boolean' } },
+};
+
+function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, received '${value}'`);
+  return n;
 }
 
-function randomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
+  if (command !== undefined && !(command in OPTIONS)) throw new UsageError(`unknown command '${command}'`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: command ? argv.slice(1) : argv, options: { ...COMMON_OPTIONS, ...OPTIONS[command ?? 'info'] }, allowPositionals: command === 'embed', strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  return out;
-}
-
-/** Median seconds per call of fn, sampled for about `budget` seconds. */
-function time(fn: () => void, budget: number): number {
-  fn();
-  const samples: number[] = [];
-  const end = performance.now() + budget * 1000;
-  while (performance.now() < end || samples.length < 3) {
-    const t0 = performance.now();
-    fn();
-    samples.push((performance.now() - t0) / 1000);
+  const { values, positionals } = parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  if (values['help'] || command === undefined) {
+    console.log(HELP[command ?? 'main']);
+    return command === undefined && !values['help'] ? 2 : 0;
   }
-  samples.sort((x, y) => x - y);
-  return samples[samples.length >> 1]!;
-}
-
-function randomFloats(length: number, seed: number): Float32Array {
-  const bytes = randomBytes(length, seed);
-  return Float32Array.from(bytes, (b) => (b - 127.5) / 64);
-}
-
-/** f32 GEMM against the reference, then a 90%-pruned layer: sparse against sparq's own dense product. */
-function f32Table(): void {
-  console.log('f32 GEMM, Y[m×n] = X[m×k]·Wᵀ (linearF32, packed W), median of samples:');
-  console.log(`  ${'m×k×n'.padEnd(16)}${'sparq GFLOP/s'.padStart(14)}${'reference'.padStart(12)}${'ratio'.padStart(10)}  kernel`);
-  for (const [m, k, n] of [
-    [1, 4096, 4096],
-    [128, 1024, 1024],
-  ] as const) {
-    const x = randomFloats(m * k, m + 3);
-    const weights = randomFloats(n * k, n + 5);
-    const w = packF32(weights, n, k);
-    const out = new Float32Array(m * n);
-    const sparq = (2 * m * n * k) / time(() => linearF32(x, w, m, { out }), 0.25) / 1e9;
-    const kernel = lastF32GemmKernel() ?? '?';
-    const ref = (2 * 16 * k) / time(() => reference.linearF32(x.subarray(0, k), weights.subarray(0, 16 * k), 1, 16, k), 0.25) / 1e9;
-    console.log(`  ${`${m}×${k}×${n}`.padEnd(16)}${sparq.toFixed(1).padStart(14)}${ref.toFixed(2).padStart(12)}${(sparq / ref).toFixed(0).padStart(9)}×  ${kernel}`);
+  if (typeof values['isa'] === 'string') {
+    const tiers = ['scalar', 'avx2', 'avx512', 'avx512vnni', 'neon', 'neondot', 'i8mm'];
+    if (!tiers.includes(values['isa'])) throw new UsageError(`--isa: expected one of ${tiers.join(', ')}, received '${values['isa']}'`);
+    if (!cpuInfo().supported.includes(values['isa'] as Tier)) throw new UsageError(`--isa: ${values['isa']} cannot run here (supported: ${cpuInfo().supported.join(', ')})`);
+    setIsa(values['isa'] as Tier);
   }
-  const [m, k, n] = [8, 4096, 4096];
-  const weights = randomFloats(n * k, 11);
-  const x = randomFloats(m * k, 13);
-  const pruned = CsrMatrix.fromDense(weights, n, k, { threshold: 1.8 }); // |w| > 1.8 of uniform ±2: about 10% kept
-  const dense = packF32(weights, n, k);
-  const out = new Float32Array(m * n);
-  const tDense = time(() => linearF32(x, dense, m, { out }), 0.25);
-  const tSparse = time(() => linearSparse(x, pruned, m, { out }), 0.25);
-  console.log('');
-  console.log(`pruned linear layer ${m}×${k}×${n}, ${(100 * (1 - pruned.density)).toFixed(1)}% zeros (CSR, ${(pruned.byteLength / 2 ** 20).toFixed(1)} MiB):`);
-  console.log(`  dense linearF32 ${(tDense * 1e3).toFixed(2)} ms, linearSparse ${(tSparse * 1e3).toFixed(2)} ms: ×${(tDense / tSparse).toFixed(1)}  ${lastSparseKernel() ?? '?'}`);
-}
-
-function main(): void {
-  const tier = arg('isa');
-  if (tier !== undefined) setIsa(tier as Tier);
-  const t = arg('threads');
-  if (t !== undefined) setThreads(Number(t));
-  const info = cpuInfo();
-  console.log(`sparq on ${process.platform}-${info.arch}, Node ${process.version}`);
-  console.log(`  CPU features: ${info.features.join(' ') || '(none detected)'}`);
-  console.log(`  tiers built:  ${info.built.join(' ')}`);
-  console.log(`  supported:    ${info.supported.join(' ')}`);
-  console.log(`  in use:       ${isa()}  (threads: ${threads()})`);
-  console.log('');
-  console.log('int8 GEMM, C[m×n] = A[m×k]·Bᵀ (u8 × s8 → s32), median of samples:');
-  console.log(`  ${'m×k×n'.padEnd(16)}${'sparq GOP/s'.padStart(12)}${'reference'.padStart(12)}${'ratio'.padStart(10)}  kernel`);
-  for (const [m, k, n] of SHAPES) {
-    const a = randomBytes(m * k, m + k);
-    const b = new Int8Array(randomBytes(n * k, n * 7 + k).buffer);
-    const w = packInt8(b, n, k);
-    const out = new Int32Array(m * n);
-    const ops = 2 * m * n * k;
-    const sparq = ops / time(() => gemmU8S8(a, w, m, { out }), 0.25) / 1e9;
-    const kernel = lastInt8GemmKernel() ?? '?';
-    // The reference is slow: time one row of A and scale (its cost is linear in m).
-    const row = a.subarray(0, k);
-    const ref = (2 * n * k) / time(() => reference.gemmU8S8(row, b, 1, n, k), 0.25) / 1e9;
-    const shape = `${m}×${k}×${n}`;
-    console.log(
-      `  ${shape.padEnd(16)}${sparq.toFixed(1).padStart(12)}${ref.toFixed(2).padStart(12)}${(sparq / ref).toFixed(0).padStart(9)}×  ${kernel}`,
-    );
+  const t = positiveNumber('threads', values['threads'] as string | undefined, true);
+  if (t !== undefined) setThreads(t);
+  switch (command) {
+    case 'info': {
+      printInfo();
+      return 0;
+    }
+    case 'bench': {
+      printKernelTables();
+      return 0;
+    }
+    case 'demo': {
+      await runDemo({ full: values['full'] === true, progress: values['no-progress'] !== true, seconds: positiveNumber('seconds', values['seconds'] as string | undefined, false) ?? 0.5 });
+      return 0;
+    }
+    case 'embed': {
+      const format = (values['format'] as string | undefined) ?? 'f32';
+      if (!(LINEAR_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${LINEAR_FORMATS.join(', ')}, received '${format}'`);
+      if (positionals.length === 0) throw new UsageError('embed: expected at least one text');
+      printEmbeddings(positionals, format as LinearFormat, values['json'] === true);
+      return 0;
+    }
   }
-  console.log('');
-  f32Table();
-  console.log('');
-  console.log('Force a tier with SPARQ_ISA=<tier> or --isa <tier>; full benchmarks: npm run bench.');
+  return 0;
 }
 
-main();
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      console.error(`sparq: ${e.message}\nRun sparq --help for usage.`);
+      process.exitCode = 2;
+    } else {
+      console.error(`sparq: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    }
+  },
+);
