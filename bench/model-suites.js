@@ -80,6 +80,13 @@ async function run(ctx) {
   for (const r of rows) {
     console.log(`  ${`b${r.batch} ${r.label}`.padEnd(40)}${r.tier.padEnd(12)}${String(r.threads).padStart(3)}${r.rate.toFixed(0).padStart(11)}${`${r.min.toFixed(0)}–${r.max.toFixed(0)}`.padStart(17)}  ×${r.vs.toFixed(2)}`);
   }
+  // The speed targets (batch 32, 1 thread, against the runtime measured in the same run).
+  const targets = [['f32', 8], ['int8', 15], ['q4_0', 15]];
+  const judged = targets.map(([name, want]) => [name, want, rows.find((r) => r.batch === 32 && r.threads === 1 && r.label === `sparq ${name}`)]).filter(([, , r]) => r);
+  if (judged.length) {
+    console.log('  targets (batch 32, 1 thread, × tfjs-wasm in this run):');
+    for (const [name, want, r] of judged) console.log(`    ${r.vs >= want ? 'met    ' : 'NOT met'}  ${name} ≥ ${want}×: ×${r.vs.toFixed(2)}`);
+  }
   for (const [, model] of models) for (const layer of model.layers.values()) layer.dispose();
 }
 
