@@ -87,6 +87,7 @@ export {
   UseLite,
   USE_LITE_LAYERS,
   type EmbedProfile,
+  type LayerChoice,
   type LayerFormats,
   type LoadUseLiteOptions,
   type UseLiteLayer,
@@ -106,3 +107,6 @@ export {
 } from './eval/evaluate';
 export { LogisticProbe, type ProbeOptions } from './eval/probe';
 export { magnitudeThreshold } from './nn/prune';
+export { calibrate, Calibration, type CalibrateOptions, type LayerCalibration, type Traceable } from './compress/calibrate';
+export { pruneWeights, reconstructionError, type PruneCriterion, type PruneOptions } from './compress/prune';
+export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';

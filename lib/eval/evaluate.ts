@@ -21,6 +21,7 @@ import { readSpamAssassin, type Email } from '../data/spam';
 import { emptyProfile, type EmbedProfile, type UseLite } from '../models/use-lite/model';
 import { setThreads, threads as currentThreads } from '../runtime';
 import { LogisticProbe } from './probe';
+import { fail } from '../validate';
 import { seededRandom, shuffled } from './random';
 
 export interface EvaluationOptions {
@@ -73,6 +74,20 @@ interface Documents {
 }
 
 const BATCH = 32;
+
+/** Sentences of a Brown document from this one on are calibration data, never evaluation data. */
+export const CALIBRATION_FROM = 16;
+
+/**
+ * A seeded sample of real sentences for calibration (lib/compress), disjoint from every evaluation
+ * split: Brown sentences of ≥ 4 words from the 17th on of each document, where the harness never
+ * looks (it takes at most the first 16).
+ */
+export function calibrationSentences(opts: { count?: number; seed?: number; brownDir?: string } = {}): string[] {
+  const { count = 256, seed = 1 } = opts;
+  const pool = readBrown({ dir: opts.brownDir }).flatMap((d) => d.sentences.filter((sentence) => sentence.split(' ').length >= 4).slice(CALIBRATION_FROM));
+  return shuffled(pool, seededRandom(seed + 104729)).slice(0, count);
+}
 
 /** Embeddings of many texts, 32 at a time, with progress. */
 function embedAll(model: UseLite, texts: string[], step: string, onProgress?: EvaluationOptions['onProgress']): Float32Array {
@@ -147,6 +162,9 @@ export class Evaluation {
   static prepare(reference: UseLite, opts: EvaluationOptions = {}): Evaluation {
     const options = { seed: 1, sentencesPerDocument: 8, emails: 2000, trainEmails: 2000, emailChars: 1000, ...opts };
     const { seed, sentencesPerDocument: s, onProgress } = options;
+    if (!Number.isInteger(s) || s < 1 || s > CALIBRATION_FROM) {
+      fail('range', 'Evaluation.prepare', 'sentencesPerDocument', `an integer in [1, ${CALIBRATION_FROM}] (later sentences are calibration data)`, s);
+    }
     const random = seededRandom(seed);
     // Brown: per genre, shuffled documents halved.
     const byGenre = new Map<string, string[][]>();

