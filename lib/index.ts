@@ -111,3 +111,4 @@ export { calibrate, Calibration, type CalibrateOptions, type LayerCalibration, t
 export { pruneWeights, reconstructionError, type PruneCriterion, type PruneOptions } from './compress/prune';
 export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';
 export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from './compress/gptq';
+export { quantizeWeighted, type WeightedFormat, type WeightedOptions, type WeightedResult } from './compress/scales';
