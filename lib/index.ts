@@ -113,3 +113,4 @@ export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';
 export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from './compress/gptq';
 export { quantizeWeighted, type WeightedFormat, type WeightedOptions, type WeightedResult } from './compress/scales';
 export { keepNeurons, neuronScores, type NeuronScoreOptions } from './compress/structured';
+export { checkRecipe, compress, type CompressOptions, type CompressResult, type LayerReport, type Recipe, type RecipeStep } from './compress/compress';

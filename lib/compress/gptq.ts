@@ -29,6 +29,11 @@ export interface GptqOptions {
   damp?: number;
   /** Columns per lazy-update block (default 128, a multiple of 32). */
   blockSize?: number;
+  /**
+   * n·k flags, 0 for a weight a pruning step removed: it stays 0 (q8_0 and q4_0 store 0 exactly;
+   * q4_1 the code nearest 0), its drift since pruning spread like any rounding error.
+   */
+  mask?: Uint8Array;
 }
 
 export interface GptqResult {
@@ -98,6 +103,7 @@ export function gptqQuantize(w: Float32Array, n: number, k: number, opts: GptqOp
   const blockSize = int(fn, 'blockSize', o.blockSize ?? 128, BLOCK);
   if (blockSize % BLOCK !== 0) fail('range', fn, 'blockSize', `a multiple of ${BLOCK}`, blockSize);
 
+  const mask = o.mask === undefined ? null : typed(fn, 'mask', o.mask, Uint8Array, n * k, 'n·k', true);
   const u = inverseHessianFactor(c.gram, k, damp, fn);
   const weights = Float64Array.from(w);
   const blocks = k / BLOCK;
@@ -113,7 +119,7 @@ export function gptqQuantize(w: Float32Array, n: number, k: number, opts: GptqOp
       }
     },
     value: (i, j, v) => {
-      const [q, value] = code(format, v, scales[i * blocks + Math.floor(j / BLOCK)]!);
+      const [q, value] = code(format, mask && !mask[i * k + j] ? 0 : v, scales[i * blocks + Math.floor(j / BLOCK)]!);
       codes[i * k + j] = q;
       return value;
     },

@@ -136,12 +136,14 @@ export class UseLite {
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
       const { weights, matrix, rows, columns, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
-      if (matrix) return Linear.wrap(matrix, { bias: floats(bias), precision: choice.precision });
       if (rows || columns) {
         if (!STRUCTURED.has(name)) fail('range', 'UseLite.withFormats', `${name}: rows/columns`, `only ${[...STRUCTURED].join(', ')} (an FFN's hidden neurons)`, name);
         const kept = selectNeurons(weights ?? w, n, k, floats(bias), rows, columns);
+        // A ready matrix already has the smaller shape; it takes the kept neurons' biases.
+        if (matrix) return Linear.wrap(matrix, { bias: kept.bias, precision: choice.precision });
         return Linear.fromWeights(kept.w, kept.n, kept.k, { ...choice, bias: kept.bias });
       }
+      if (matrix) return Linear.wrap(matrix, { bias: floats(bias), precision: choice.precision });
       return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({

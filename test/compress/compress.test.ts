@@ -1,0 +1,52 @@
+/**
+ * compress(model, recipe): steps in order, each calibrating on the model the earlier steps left;
+ * the pruning pattern survives quantization; structured steps shrink the FFNs; recipes that make
+ * no sense are refused by name.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkRecipe, compress } from '../../lib/compress/compress';
+import { calibrationSentences } from '../../lib/eval/evaluate';
+import { loadUseLite, type UseLite, type UseLiteLayer } from '../../lib/models/use-lite/model';
+
+describe('compress', () => {
+  let model: UseLite;
+  let texts: string[];
+  beforeAll(() => {
+    model = loadUseLite();
+    texts = calibrationSentences({ count: 16 });
+  });
+
+  it('Wanda 2:4 then GPTQ q4_0: ggml blocks that keep at most 2 of every 4 weights', () => {
+    const { model: small, report } = compress(model, { steps: [{ prune: { criterion: 'wanda', n: 2, m: 4 } }, { quantize: { method: 'gptq', format: 'q4_0' } }] }, texts);
+    expect(report.map((r) => r.layer)).toEqual([...model.layers.keys()]);
+    for (const r of report) {
+      expect(r.format, r.layer).toBe('q4_0');
+      expect(r.methods, r.layer).toEqual(['wanda 2:4', 'gptq q4_0']);
+      expect(r.bits).toBeCloseTo(4.5, 5);
+      expect(r.reconstructionError).toBeGreaterThan(0);
+      expect(r.reconstructionError).toBeLessThan(1);
+      const w = small.layers.get(r.layer as UseLiteLayer)!.effectiveWeights();
+      for (let g = 0; g < w.length; g += 4) expect(w.subarray(g, g + 4).filter((v) => v !== 0).length).toBeLessThanOrEqual(2);
+    }
+    expect(small.byteLength).toBe(2798592);
+    small.dispose();
+  });
+
+  it('FFN neurons −25% then int8: smaller dense FFN layers, the rest int8 at full size', () => {
+    const { model: small, report } = compress(model, { steps: [{ neurons: { fraction: 0.25 } }, { quantize: { format: 'int8' } }] }, texts);
+    const shape = Object.fromEntries(report.map((r) => [r.layer, `${r.n}×${r.k} ${r.format}`]));
+    expect(shape['layer0.ffn1']).toBe('1152×512 int8');
+    expect(shape['layer1.ffn2']).toBe('512×1152 int8');
+    expect(shape['layer0.qkv']).toBe('768×256 int8');
+    expect(small.embed(['A short test.'])).toHaveLength(512);
+    small.dispose();
+  });
+
+  it('refuses recipes that make no sense, naming the step', () => {
+    expect(() => checkRecipe({ steps: [] })).toThrow(/recipe: \{ steps: \[ … \] \} with at least one step/);
+    expect(() => checkRecipe({ steps: [{ shrink: {} }] })).toThrow(/recipe.steps\[0\]: one of \{ prune: … \}/);
+    expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/quantize.format: 'int8' for a pruned layer/);
+    expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'nf4' } }] }, texts)).toThrow(/'q8_0', 'q4_0' or 'q4_1' for gptq/);
+    expect(() => compress(model, { steps: [{ prune: { sparsity: 1.5 } }] }, texts)).toThrow(/sparsity: a number in \[0, 1\)/);
+  });
+});
