@@ -4,6 +4,7 @@
  * parsed by node:util's parseArgs (strict: an unknown flag or a bad value is a usage error, exit 2).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runCompress } from './cli/compress';
 import { runDemo } from './cli/demo';
 import { printEmbeddings } from './cli/embed';
 import { printInfo, printKernelTables } from './cli/kernels';
@@ -25,6 +26,8 @@ Commands:
   info              this CPU's features and sparq's tiers
   bench             a short kernel table: int8 and f32 GEMM, a pruned layer (npm run bench: all)
   embed <text>…     USE-lite embeddings of the texts
+  compress          USE-lite compressed by a JSON recipe, with a report per layer and the
+                    result through the evaluation harness
 
 Run sparq <command> --help for its options.
 
@@ -35,6 +38,16 @@ ${COMMON}`,
                     the quick subset (about 1000 sentences, 600 + 600 e-mails cut to 400 chars)
   --seconds <s>     timing per speed cell (default 0.5)
   --no-progress     no progress on stderr
+
+${COMMON}`,
+  compress: `Usage: sparq compress --recipe <file.json> [--calibration <n>] [--json] [--no-progress]
+
+  --recipe <file>   the steps, e.g. {"steps": [{"prune": {"criterion": "wanda", "n": 2, "m": 4}},
+                    {"quantize": {"method": "gptq", "format": "q4_0"}}]}; steps: prune (magnitude,
+                    wanda, sparsegpt; sparsity or n and m), neurons (fraction of FFN neurons),
+                    quantize (rtn, gptq, weighted; a format) — see docs/compress.md
+  --calibration <n> calibration sentences (default 256)
+  --json            the report and the evaluation as JSON
 
 ${COMMON}`,
   info: `Usage: sparq info\n\n${COMMON}`,
@@ -62,6 +75,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   info: {},
   bench: {},
   embed: { format: { type: 'string' }, json: { type: 'boolean' } },
+  compress: { recipe: { type: 'string' }, calibration: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
 };
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
@@ -104,6 +118,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo': {
       await runDemo({ full: values['full'] === true, progress: values['no-progress'] !== true, seconds: positiveNumber('seconds', values['seconds'] as string | undefined, false) ?? 0.5 });
+      return 0;
+    }
+    case 'compress': {
+      if (typeof values['recipe'] !== 'string') throw new UsageError('compress: expected --recipe <file.json>');
+      const calibration = positiveNumber('calibration', values['calibration'] as string | undefined, true) ?? 256;
+      runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true });
       return 0;
     }
     case 'embed': {

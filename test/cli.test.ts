@@ -13,11 +13,18 @@ describe('sparq command', () => {
   it('--help lists the commands; each command has its own help', () => {
     const main = run('--help');
     expect(main.status).toBe(0);
-    for (const command of ['demo', 'info', 'bench', 'embed']) expect(main.stdout).toContain(`  ${command}`);
+    for (const command of ['demo', 'info', 'bench', 'embed', 'compress']) expect(main.stdout).toContain(`  ${command}`);
     const demo = run('demo', '--help');
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain('--full');
     expect(run('embed', '-h').stdout).toContain('--format <form>');
+  });
+
+  it('compress names a recipe it cannot read, with exit 1', () => {
+    const result = run('compress', '--recipe', '/nonexistent/r.json', '--no-progress');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--recipe \/nonexistent\/r.json: ENOENT/);
+    expect(run('compress', '--help').stdout).toContain('--calibration <n>');
   });
 
   it('info reports the tier in use', () => {
@@ -43,6 +50,8 @@ describe('sparq command', () => {
     [['embed'], /embed: expected at least one text/],
     [['embed', '--format', 'q3', 'x'], /--format: expected one of f32, int8/],
     [['info', 'extra'], /Unexpected argument 'extra'/],
+    [['compress'], /compress: expected --recipe <file.json>/],
+    [['compress', '--recipe', 'r.json', '--calibration', '0'], /--calibration: expected a positive integer, received '0'/],
   ])('rejects %j with exit 2', (args, message) => {
     const result = run(...args);
     expect(result.status).toBe(2);
