@@ -25,6 +25,7 @@ async function gemmShape(m, k, n, tiers) {
     ...['TS reference gemmU8S8', 'TS reference linearInt8', 'JS triple loop'].map((label) => [label, 'js']),
     ...tiers.map((tier) => ['sparq gemmU8S8', tier]),
     ['sparq linearInt8', best ?? ''],
+    ['sparq linearInt8 static', best ?? ''],
   ];
   if (!tables.some((table) => candidates.some(([label, tier]) => table.wants(label, tier)))) return;
   progress(`setup gemm ${shape}`);
@@ -44,12 +45,15 @@ async function gemmShape(m, k, n, tiers) {
 
   let packed = null;
   let layer = null;
+  let staticLayer = null;
   let layerParts = null;
   if (sparq) {
     try {
       packed = sparq.packInt8(b, n, k);
       layer = sparq.quantizeLinearInt8(wFloat, n, k, { bias });
       layerParts = layer.toArrays();
+      // The same layer with a static activation range (X is uniform in [−1, 1]): no per-row range pass.
+      if (sparq.activationRange) staticLayer = sparq.quantizeLinearInt8(wFloat, n, k, { bias, activations: sparq.activationRange(-1, 1) });
     } catch (e) {
       console.log(`! sparq packing at ${shape} failed: ${e.message}`);
       packed = layer = layerParts = null;
@@ -225,6 +229,21 @@ async function gemmShape(m, k, n, tiers) {
         tier: best,
         threads,
         fn: () => sparq.linearInt8(x, layer, m, linearOptions),
+        before: sparqBefore(best, threads),
+        after: sparqAfter(),
+        opsPerCall,
+        unit: 'GOP/s',
+        refKey: jsKey('ref-linear'),
+        ortKey: key('ort-dqmm'),
+      });
+    }
+    if (runnable.has(`linear/${threads}`) && staticLayer) {
+      sparqRows.push({
+        key: key('sparq-linear-static'),
+        label: 'sparq linearInt8 static',
+        tier: best,
+        threads,
+        fn: () => sparq.linearInt8(x, staticLayer, m, linearOptions),
         before: sparqBefore(best, threads),
         after: sparqAfter(),
         opsPerCall,

@@ -51,6 +51,13 @@ async function run(ctx) {
   }
   progress('model: load variants');
   const models = VARIANTS.map(([name, linear]) => [name, sparq.loadUseLite({ linear })]);
+  // int8 with static activation ranges (MSE, from 64 calibration sentences): the same weights as
+  // 'int8', without the per-row range pass.
+  if (typeof sparq.calibrate === 'function') {
+    const calibration = sparq.calibrate(models[0][1], sparq.calibrationSentences({ count: 64 }));
+    const ranged = (name) => ({ format: 'int8', activations: sparq.chooseActivationRange(calibration.layer(name).activations, { method: 'mse' }) });
+    models.splice(2, 0, ['int8 static', models[0][1].withFormats(ranged)]);
+  }
   const tokens = sentences.reduce((sum, s) => sum + Math.min(128, models[0][1].tokenizer.encode(s).length), 0);
   const rows = [];
   for (const batch of [1, 32]) {
@@ -82,6 +89,9 @@ async function run(ctx) {
   }
   // The speed targets (batch 32, 1 thread, against the runtime measured in the same run).
   const targets = [['f32', 8], ['int8', 15], ['q4_0', 15]];
+  const dynamic = rows.find((r) => r.batch === 32 && r.threads === 1 && r.label === 'sparq int8');
+  const fixed = rows.find((r) => r.batch === 32 && r.threads === 1 && r.label === 'sparq int8 static');
+  if (dynamic && fixed) console.log(`  int8 static / dynamic activations (batch 32, 1 thread): ×${(fixed.rate / dynamic.rate).toFixed(3)}`);
   const judged = targets.map(([name, want]) => [name, want, rows.find((r) => r.batch === 32 && r.threads === 1 && r.label === `sparq ${name}`)]).filter(([, , r]) => r);
   if (judged.length) {
     console.log('  targets (batch 32, 1 thread, × tfjs-wasm in this run):');

@@ -4,6 +4,7 @@
  */
 import { NativeObject } from './handle';
 import { native, type LinearInt8Handle, type PackedInt8Handle } from './native';
+import { clamp, roundHalfEven } from './reference/round';
 import { copyInto, count, fail, int, MAX_K, options, typed } from './validate';
 
 /** B [n×k] s8 in native-owned memory, packed for the kernels. Immutable; made by {@link packInt8}. */
@@ -30,6 +31,39 @@ export class PackedInt8Matrix extends NativeObject {
   }
 }
 
+/**
+ * A static u8 activation range: every row of X is coded as clamp(roundHalfEven(x/scale) + zeroPoint, 0, 255)
+ * (values outside the range saturate). `scale` is used as an f32; zeroPoint is an integer in 0…255.
+ */
+export interface ActivationRange {
+  scale: number;
+  zeroPoint: number;
+}
+
+/**
+ * The u8 range that covers [lo, hi] (widened to contain 0), by the same f32 formula the dynamic
+ * quantizer applies to each row: scale = (hi − lo)/255 (1 when 0), zeroPoint = roundHalfEven(clamp(−lo/scale, 0, 255)).
+ */
+export function activationRange(lo: number, hi: number): ActivationRange {
+  const fn = 'activationRange';
+  for (const [name, v] of [['lo', lo], ['hi', hi]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) fail('range', fn, name, 'a finite f32 number', v);
+  }
+  const l = Math.fround(Math.min(lo, 0)), h = Math.fround(Math.max(hi, 0));
+  let scale = Math.fround(Math.fround(h - l) / 255);
+  if (scale === 0) scale = 1;
+  return { scale, zeroPoint: roundHalfEven(clamp(Math.fround(0 - Math.fround(l / scale)), 0, 255)) };
+}
+
+/** Checks a static activation range and returns it with its scale rounded to f32. */
+function rangeOf(fn: string, value: unknown): ActivationRange {
+  const { scale, zeroPoint } = options<ActivationRange>(fn, value);
+  const s = typeof scale === 'number' ? Math.fround(scale) : NaN;
+  if (!(s > 0 && Number.isFinite(s))) fail('range', fn, 'activations.scale', 'a positive finite f32 number', scale);
+  int(fn, 'activations.zeroPoint', zeroPoint, 0, 255);
+  return { scale: s, zeroPoint: zeroPoint! };
+}
+
 /** A quantized linear layer: int8 weights per output channel, f32 scales, optional bias. Made by {@link quantizeLinearInt8}. */
 export class LinearInt8 extends NativeObject {
   /** @internal */
@@ -37,6 +71,8 @@ export class LinearInt8 extends NativeObject {
   readonly n: number;
   readonly k: number;
   readonly hasBias: boolean;
+  /** The static activation range every row is coded with, or null for per-row (dynamic) ranges. */
+  readonly activations: Readonly<ActivationRange> | null;
 
   /** @internal */
   constructor(handle: LinearInt8Handle, n: number, k: number, hasBias: boolean) {
@@ -45,6 +81,8 @@ export class LinearInt8 extends NativeObject {
     this.n = n;
     this.k = k;
     this.hasBias = hasBias;
+    const range = native.linearInt8Activations(handle);
+    this.activations = range && Object.freeze({ scale: range[0], zeroPoint: range[1] });
     Object.freeze(this);
   }
 
@@ -141,23 +179,36 @@ export async function gemmS8S8Async(a: Int8Array, w: PackedInt8Matrix, m: number
   return copyInto(fn, await native.gemmS8S8Async(a, w.handle, m), out);
 }
 
+export interface QuantizeLinearInt8Options {
+  /** Added to every output row: n values (copied). */
+  bias?: Float32Array;
+  /**
+   * A static activation range (from calibration, see `activationRanges` in sparq's compress
+   * toolkit): rows are coded with it instead of each row's own min/max, one pass instead of two.
+   * Per-row (dynamic) when omitted.
+   */
+  activations?: ActivationRange;
+}
+
 /**
  * Quantize a float linear layer W [n×k] (+ bias [n]) to symmetric per-output-channel int8:
  * scale[j] = max|W[j]|/127 (1 for an all-zero row), q = clamp(roundHalfEven(w/scale), −127, 127).
  * W must be finite (RangeError otherwise).
  */
-export function quantizeLinearInt8(w: Float32Array, n: number, k: number, opts?: { bias?: Float32Array }): LinearInt8 {
+export function quantizeLinearInt8(w: Float32Array, n: number, k: number, opts?: QuantizeLinearInt8Options): LinearInt8 {
   const fn = 'quantizeLinearInt8';
   int(fn, 'n', n, 1);
   int(fn, 'k', k, 1, MAX_K);
   typed(fn, 'w', w, Float32Array, count(fn, 'n·k', n, k), 'n·k', true);
-  const { bias } = options<{ bias: Float32Array }>(fn, opts);
+  const { bias, activations } = options<QuantizeLinearInt8Options>(fn, opts);
   if (bias !== undefined) typed(fn, 'bias', bias, Float32Array, n, 'n', true);
-  return new LinearInt8(native.quantizeLinearInt8(w, n, k, bias), n, k, bias !== undefined);
+  const range = activations === undefined ? undefined : rangeOf(fn, activations);
+  return new LinearInt8(native.quantizeLinearInt8(w, n, k, bias, range?.scale, range?.zeroPoint), n, k, bias !== undefined);
 }
 
 /**
- * Y[m×n] = X·Wᵀ + b through int8: each row of X is quantized to u8 (see {@link quantizeActivationsU8}),
+ * Y[m×n] = X·Wᵀ + b through int8: each row of X is quantized to u8 (see {@link quantizeActivationsU8};
+ * with the layer's static range when it has one),
  * multiplied exactly, and scaled as y = f32(acc)·f32(sa·sw[j]) + b[j], each step rounded to f32 in
  * that order, so every tier gives the same bits as the reference. X must be finite.
  */
@@ -195,16 +246,25 @@ export interface QuantizedActivations {
 /**
  * Per-row dynamic u8 quantization with ONNX DynamicQuantizeLinear semantics: lo = min(0, min x),
  * hi = max(0, max x), scale = (hi − lo)/255 (1 when that is 0), zeroPoint = roundHalfEven(clamp(−lo/scale, 0, 255)),
- * q = clamp(roundHalfEven(x/scale) + zeroPoint, 0, 255), all in f32. X must be finite.
+ * q = clamp(roundHalfEven(x/scale) + zeroPoint, 0, 255), all in f32. With `activations`, every row
+ * takes that static scale and zero point instead (the codes of a calibrated int8 layer). X must be finite.
  */
-export function quantizeActivationsU8(x: Float32Array, m: number, k: number): QuantizedActivations {
+export function quantizeActivationsU8(x: Float32Array, m: number, k: number, opts?: { activations?: ActivationRange }): QuantizedActivations {
   const fn = 'quantizeActivationsU8';
   int(fn, 'm', m);
   int(fn, 'k', k, 1);
   const length = count(fn, 'm·k', m, k);
   typed(fn, 'x', x, Float32Array, length, 'm·k');
+  const { activations } = options<{ activations: ActivationRange }>(fn, opts);
   const result = { q: new Uint8Array(length), scale: new Float32Array(m), zeroPoint: new Int32Array(m) };
-  native.quantizeActivationsU8(x, m, k, result.q, result.scale, result.zeroPoint);
+  if (activations === undefined) {
+    native.quantizeActivationsU8(x, m, k, result.q, result.scale, result.zeroPoint);
+  } else {
+    const { scale, zeroPoint } = rangeOf(fn, activations);
+    native.codeActivationsU8(x, m, k, scale, zeroPoint, result.q);
+    result.scale.fill(scale);
+    result.zeroPoint.fill(zeroPoint);
+  }
   return result;
 }
 

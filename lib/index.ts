@@ -2,6 +2,7 @@
 export { nativeMemory, NativeObject, type NativeMemory } from './handle';
 export { cpuInfo, isa, pinning, PINNINGS, setIsa, setPinning, setThreads, threads, TIERS, type CpuInfo, type Pinning, type Tier } from './runtime';
 export {
+  activationRange,
   gemmS8S8,
   gemmS8S8Async,
   gemmU8S8,
@@ -15,9 +16,11 @@ export {
   PackedInt8Matrix,
   quantizeActivationsU8,
   quantizeLinearInt8,
+  type ActivationRange,
   type GemmOptions,
   type GemmU8S8Options,
   type LinearOptions,
+  type QuantizeLinearInt8Options,
   type QuantizedActivations,
 } from './gemm';
 export {
@@ -113,4 +116,15 @@ export { calibrationSentences, CALIBRATION_FROM } from './eval/evaluate';
 export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from './compress/gptq';
 export { quantizeWeighted, type WeightedFormat, type WeightedOptions, type WeightedResult } from './compress/scales';
 export { keepNeurons, neuronScores, type NeuronScoreOptions } from './compress/structured';
+export {
+  addToStats,
+  chooseActivationRange,
+  chooseRange,
+  emptyStats,
+  HISTOGRAM_BINS,
+  RANGE_METHODS,
+  type ActivationStats,
+  type RangeMethod,
+  type RangeOptions,
+} from './compress/ranges';
 export { checkRecipe, compress, type CompressOptions, type CompressResult, type LayerReport, type Recipe, type RecipeStep } from './compress/compress';

@@ -13,6 +13,7 @@ import {
   linearInt8Async,
   packInt8,
   quantizeActivationsU8,
+  activationRange,
   quantizeLinearInt8,
   setIsa,
   setThreads,
@@ -73,6 +74,12 @@ const cases: Case[] = [
   ['quantizeLinearInt8: bias length', () => quantizeLinearInt8(new Float32Array(12), 3, 4, { bias: new Float32Array(2) }), RangeError, /expected bias: Float32Array of length 3 \(n\), received Float32Array of length 2/],
   ['quantizeLinearInt8: NaN weight', () => quantizeLinearInt8(new Float32Array([1, NaN, 0, 0]), 1, 4), RangeError, /^quantizeLinearInt8: expected w: finite values, received NaN or ±Infinity$/],
   ['quantizeLinearInt8: Infinity weight', () => quantizeLinearInt8(new Float32Array([1, -Infinity, 0, 0]), 1, 4), RangeError, /finite values/],
+  ['quantizeLinearInt8: activations not an object', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: 3 as unknown as { scale: number; zeroPoint: number } }), TypeError, /^quantizeLinearInt8: expected options: an object/],
+  ['quantizeLinearInt8: activation scale 0', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: { scale: 0, zeroPoint: 0 } }), RangeError, /^quantizeLinearInt8: expected activations.scale: a positive finite f32 number, received number 0$/],
+  ['quantizeLinearInt8: activation scale beyond f32', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: { scale: 1e39, zeroPoint: 0 } }), RangeError, /activations.scale: a positive finite f32 number, received number 1e\+39/],
+  ['quantizeLinearInt8: activation scale under f32', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: { scale: 1e-50, zeroPoint: 0 } }), RangeError, /activations.scale: a positive finite f32 number/],
+  ['quantizeLinearInt8: activation zero point 256', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: { scale: 1, zeroPoint: 256 } }), RangeError, /^quantizeLinearInt8: expected activations.zeroPoint: an integer in \[0, 255\], received number 256$/],
+  ['quantizeLinearInt8: activation zero point 1.5', () => quantizeLinearInt8(new Float32Array(4), 1, 4, { activations: { scale: 1, zeroPoint: 1.5 } }), TypeError, /activations.zeroPoint: an integer/],
   ['quantizeLinearInt8: k over 65536', () => quantizeLinearInt8(new Float32Array(65537), 1, 65537), RangeError, /expected k: an integer in \[1, 65536\]/],
   // linearInt8
   ['linearInt8: x wrong type', () => linearInt8(new Uint8Array(4) as unknown as Float32Array, layer, 1), TypeError, /^linearInt8: expected x: Float32Array, received Uint8Array of length 4$/],
@@ -83,6 +90,10 @@ const cases: Case[] = [
   // quantizeActivationsU8
   ['quantizeActivationsU8: k zero', () => quantizeActivationsU8(new Float32Array(0), 1, 0), RangeError, /expected k: an integer in \[1, 2147483647\], received number 0/],
   ['quantizeActivationsU8: x short', () => quantizeActivationsU8(new Float32Array(5), 2, 3), RangeError, /expected x: Float32Array of length ≥ 6 \(m·k\)/],
+  ['quantizeActivationsU8: static zero point missing', () => quantizeActivationsU8(new Float32Array(1), 1, 1, { activations: { scale: 1 } as { scale: number; zeroPoint: number } }), TypeError, /activations.zeroPoint: an integer/],
+  ['quantizeActivationsU8: static NaN', () => quantizeActivationsU8(new Float32Array([NaN]), 1, 1, { activations: { scale: 1, zeroPoint: 0 } }), RangeError, /^quantizeActivationsU8: expected x: finite values/],
+  ['activationRange: NaN', () => activationRange(NaN, 1), RangeError, /^activationRange: expected lo: a finite f32 number, received number NaN$/],
+  ['activationRange: hi beyond f32', () => activationRange(0, 1e39), RangeError, /expected hi: a finite f32 number/],
   ['quantizeActivationsU8: Infinity', () => quantizeActivationsU8(new Float32Array([Infinity]), 1, 1), RangeError, /finite values/],
   // runtime
   ['setIsa: unknown tier', () => setIsa('sse9' as never), RangeError, /^setIsa: expected tier: one of scalar, avx2, avx512, avx512vnni, neon, neondot, i8mm, received string "sse9"$/],

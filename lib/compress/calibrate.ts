@@ -7,6 +7,8 @@
  *   gram         XᵀX [k×k] for k ≤ gramMaxK (GPTQ's and SparseGPT's Hessian, up to a factor 2):
  *                each batch's product on sparq's f32 GEMM (sums of one batch's rows), accumulated
  *                across batches in f64
+ *   activations  the inputs' exact min and max and a histogram (lib/compress/ranges.ts), from which
+ *                static activation ranges for the int8 layer are chosen (minmax, percentile, MSE, KL)
  *
  * Any model whose layers are Linears and that can hand each layer's call to a hook (`Traceable`)
  * can be calibrated; USE-lite is one (`forwardWith`). The result is serializable (`toBytes` /
@@ -15,6 +17,7 @@
 import { gemmF32 } from '../dense';
 import type { Linear } from '../nn/linear';
 import { fail, int, options } from '../validate';
+import { addToStats, emptyStats, HISTOGRAM_BINS, type ActivationStats } from './ranges';
 
 /** A model built of named Linears whose forward pass can hand each layer's call to `project`. */
 export interface Traceable<I> {
@@ -32,6 +35,8 @@ export interface LayerCalibration {
   sumSquares: Float64Array;
   /** XᵀX [k×k], row-major; null when k > gramMaxK. */
   gram: Float64Array | null;
+  /** The inputs' extremes and histogram (for static activation ranges). */
+  activations: ActivationStats;
 }
 
 export interface CalibrateOptions {
@@ -42,7 +47,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const MAGIC = 'sparq-calibration-1';
+const MAGIC = 'sparq-calibration-2';
 
 export class Calibration {
   readonly layers: ReadonlyMap<string, LayerCalibration>;
@@ -70,13 +75,15 @@ export class Calibration {
     }
   }
 
-  /** A JSON header (names, shapes, rows, byte offsets) then the f64 data, little-endian. */
+  /** A JSON header (names, shapes, rows, extremes, byte offsets) then the f64 data, little-endian. */
   toBytes(): Uint8Array {
     const entries: object[] = [];
     let offset = 0;
     for (const l of this.layers.values()) {
-      entries.push({ name: l.name, n: l.n, k: l.k, rows: l.rows, sumSquares: offset, gram: l.gram ? offset + l.k * 8 : null });
-      offset += l.k * 8 + (l.gram ? l.k * l.k * 8 : 0);
+      const { min, max, range } = l.activations;
+      const histogram = offset + l.k * 8 + (l.gram ? l.k * l.k * 8 : 0);
+      entries.push({ name: l.name, n: l.n, k: l.k, rows: l.rows, sumSquares: offset, gram: l.gram ? offset + l.k * 8 : null, min, max, range, histogram });
+      offset = histogram + HISTOGRAM_BINS * 8;
     }
     const header = new TextEncoder().encode(JSON.stringify({ magic: MAGIC, layers: entries }));
     const start = 8 + header.length + ((8 - (header.length % 8)) % 8);
@@ -89,6 +96,8 @@ export class Calibration {
       data.set(l.sumSquares, at);
       at += l.k;
       if (l.gram) data.set(l.gram, at), (at += l.k * l.k);
+      data.set(l.activations.histogram, at);
+      at += HISTOGRAM_BINS;
     }
     return bytes;
   }
@@ -119,7 +128,22 @@ export class Calibration {
         return values.slice(o / 8, o / 8 + count);
       };
       if (typeof entry['name'] !== 'string') fail('type', fn, `${at}.name`, 'a string', entry['name']);
-      return { name: entry['name'], n, k, rows, sumSquares: read(entry['sumSquares'], k, 'sumSquares'), gram: entry['gram'] === null ? null : read(entry['gram'], k * k, 'gram') };
+      const finite = (what: string) => {
+        const v = entry[what];
+        if (typeof v !== 'number' || !Number.isFinite(v)) fail('range', fn, `${at}.${what}`, 'a finite number', v);
+        return v;
+      };
+      const min = finite('min'), max = finite('max'), range = finite('range');
+      if (!(min <= 0 && max >= 0 && range >= 0 && range >= Math.max(-min, max))) fail('range', fn, `${at}.range`, `min ≤ 0 ≤ max and max(−min, max) ≤ range`, [min, max, range].join(', '));
+      return {
+        name: entry['name'],
+        n,
+        k,
+        rows,
+        sumSquares: read(entry['sumSquares'], k, 'sumSquares'),
+        gram: entry['gram'] === null ? null : read(entry['gram'], k * k, 'gram'),
+        activations: { min, max, range, histogram: read(entry['histogram'], HISTOGRAM_BINS, 'histogram') },
+      };
     });
     return new Calibration(layers);
   }
@@ -142,7 +166,15 @@ export function calibrate<I>(model: Traceable<I>, inputs: readonly I[], opts?: C
   const gramMaxK = int(fn, 'gramMaxK', o.gramMaxK ?? 4096, 0);
   const stats = new Map<string, LayerCalibration>();
   for (const [name, layer] of model.layers) {
-    stats.set(name, { name, n: layer.n, k: layer.k, rows: 0, sumSquares: new Float64Array(layer.k), gram: layer.k <= gramMaxK ? new Float64Array(layer.k * layer.k) : null });
+    stats.set(name, {
+      name,
+      n: layer.n,
+      k: layer.k,
+      rows: 0,
+      sumSquares: new Float64Array(layer.k),
+      gram: layer.k <= gramMaxK ? new Float64Array(layer.k * layer.k) : null,
+      activations: emptyStats(),
+    });
   }
   for (let i = 0; i < inputs.length; i += batchSize) {
     model.forwardWith(inputs.slice(i, i + batchSize), (name, layer, x, rows) => {
@@ -151,6 +183,7 @@ export function calibrate<I>(model: Traceable<I>, inputs: readonly I[], opts?: C
       s.rows += rows;
       for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) s.sumSquares[j] = s.sumSquares[j]! + x[r * k + j]! * x[r * k + j]!;
       if (s.gram && rows > 0) addGram(x, rows, k, s.gram);
+      addToStats(s.activations, x, rows * k);
       return layer.forward(x, rows);
     });
     o.onProgress?.(Math.min(i + batchSize, inputs.length), inputs.length);

@@ -12,8 +12,10 @@
  *              asks for int8), or in a later quantize step's block format
  *   neurons    { fraction, criterion?: activation | magnitude }
  *              removes that fraction of every FFN's hidden neurons (smaller dense layers)
- *   quantize   { method: rtn | gptq | weighted, format, layers? }
- *              rtn: any dense Linear format (int8, q8_0, q4_0, q4_1, nf4, int8-block); gptq and
+ *   quantize   { method: rtn | gptq | weighted, format, layers?, activations?, percentile? }
+ *              rtn: any dense Linear format (int8, q8_0, q4_0, q4_1, nf4, int8-block); for int8,
+ *              `activations: minmax | percentile | mse | kl` gives each layer a static activation
+ *              range chosen from this step's calibration (default: dynamic, per row); gptq and
  *              weighted (importance-weighted scales): q8_0, q4_0, q4_1. A GPTQ step on a pruned
  *              layer keeps its zeros (q4_0 and q8_0 store them exactly; the blocks are dense, so
  *              the zeros save no bytes there)
@@ -29,13 +31,14 @@ import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
 import { gptqQuantize } from './gptq';
 import { pruneWeights, reconstructionError, type PruneCriterion } from './prune';
+import { chooseActivationRange, type RangeMethod } from './ranges';
 import { quantizeWeighted } from './scales';
 import { keepNeurons, neuronScores } from './structured';
 
 export type RecipeStep =
   | { prune: { criterion?: PruneCriterion; sparsity?: number; n?: number; m?: number; layers?: string[] } }
   | { neurons: { fraction: number; criterion?: 'activation' | 'magnitude' } }
-  | { quantize: { method?: 'rtn' | 'gptq' | 'weighted'; format: LinearFormat; layers?: string[] } };
+  | { quantize: { method?: 'rtn' | 'gptq' | 'weighted'; format: LinearFormat; layers?: string[]; activations?: RangeMethod; percentile?: number } };
 
 export interface Recipe {
   steps: RecipeStep[];
@@ -141,9 +144,16 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
         progress?.(`quantize ${name}`, 0, 1);
         const l = working.get(name)!;
         l.methods.push(`${method} ${q.format}`);
+        if (q.activations !== undefined && (method !== 'rtn' || q.format !== 'int8' || l.pruned)) {
+          fail('range', 'compress', `${name}: quantize.activations`, "only with method 'rtn' and format 'int8' on a dense layer", q.activations);
+        }
         if (method === 'rtn') {
           if (l.pruned && q.format !== 'int8') fail('range', 'compress', `${name}: quantize.format`, "'int8' for a pruned layer (stored as CSR with int8 values)", q.format);
           l.choice = { format: l.pruned ? 'csr-int8' : q.format };
+          if (q.activations !== undefined) {
+            l.choice.activations = chooseActivationRange(calibration.layer(name).activations, { method: q.activations, percentile: q.percentile });
+            l.methods[l.methods.length - 1] += `, static ${q.activations} activations`;
+          }
           continue;
         }
         if (q.format !== 'q8_0' && q.format !== 'q4_0' && q.format !== 'q4_1') fail('range', 'compress', `${name}: quantize.format`, `'q8_0', 'q4_0' or 'q4_1' for ${method}`, q.format);
@@ -204,6 +214,7 @@ function rebuild(model: UseLite, working: Map<string, Working>, final: boolean):
     const format: LinearFormat = final ? (l.choice?.format ?? (l.pruned ? 'csr' : 'f32')) : 'f32';
     // CSR with 16-bit column indices where they fit: 3 or 6 bytes per kept weight instead of 5 or 8.
     const indexBits = format.startsWith('csr') && l.k <= 65536 ? 16 : undefined;
-    return { format, weights: expand(l.w, l, n, k), indexBits, ...select };
+    const activations = final ? l.choice?.activations : undefined;
+    return { format, weights: expand(l.w, l, n, k), indexBits, activations, ...select };
   });
 }

@@ -6,13 +6,13 @@
  *
  *   format        weight                                    forward runs
  *   'f32'         PackedF32Matrix                           linearF32
- *   'int8'        LinearInt8 (per output channel)           linearInt8 (activations u8 per row)
+ *   'int8'        LinearInt8 (per output channel)           linearInt8 (activations u8 per row, or a static range)
  *   'q8_0' 'q4_0' 'q4_1' 'nf4' 'int8-block'
  *                 QuantizedMatrix (blocks along k)          matmulQuantized ('int8' or 'f32' precision)
  *   'csr'         CsrMatrix, f32 values                     linearSparse
  *   'csr-int8'    CsrMatrix, int8 values, a scale per row   linearSparse
  */
-import { LinearInt8, linearInt8, linearInt8Async, quantizeLinearInt8 } from '../gemm';
+import { LinearInt8, linearInt8, linearInt8Async, quantizeLinearInt8, type ActivationRange } from '../gemm';
 import { linearF32, linearF32Async, packF32, PackedF32Matrix } from '../dense';
 import { matmulQuantized, matmulQuantizedAsync, quantize, QuantizedMatrix } from '../quant';
 import { CsrMatrix, linearSparse, linearSparseAsync } from '../sparse';
@@ -34,6 +34,8 @@ export interface FromWeightsOptions {
   threshold?: number;
   /** CSR formats: 16- or 32-bit column indices (default 32). */
   indexBits?: 16 | 32;
+  /** 'int8': a static activation range (calibrated) instead of each row's own; see quantizeLinearInt8. */
+  activations?: ActivationRange;
 }
 
 export interface WrapOptions {
@@ -118,7 +120,7 @@ export abstract class Linear {
     if (typeof format !== 'string') fail('type', fn, 'options.format', 'a string', format);
     const entry = FORMATS[format as LinearFormat];
     if (!Object.hasOwn(FORMATS, format) || !entry) fail('range', fn, 'options.format', `one of ${Object.keys(FORMATS).join(', ')}`, format);
-    for (const option of ['blockSize', 'precision', 'threshold', 'indexBits'] as const) {
+    for (const option of ['blockSize', 'precision', 'threshold', 'indexBits', 'activations'] as const) {
       if (o[option] !== undefined && !entry.options.includes(option)) {
         fail('range', fn, `options.${option}`, `no ${option} for format '${format}' (it takes ${entry.options.join(', ') || 'none of them'})`, o[option]);
       }
@@ -242,7 +244,7 @@ class SparseLinear extends Linear {
   }
 }
 
-type Option = 'blockSize' | 'precision' | 'threshold' | 'indexBits';
+type Option = 'blockSize' | 'precision' | 'threshold' | 'indexBits' | 'activations';
 type Builder = (w: Float32Array, n: number, k: number, bias: Float32Array | null, o: Partial<FromWeightsOptions>) => Linear;
 
 const block = (format: QuantFormat) => ({
@@ -266,7 +268,10 @@ function sparse(int8: boolean) {
 /** Every weight form: the options it takes and how it is built from f32 weights. */
 const FORMATS: Record<LinearFormat, { options: Option[]; build: Builder }> = {
   f32: { options: [], build: (w, n, k, bias) => new F32Linear(packF32(w, n, k), bias) },
-  int8: { options: [], build: (w, n, k, bias) => new Int8Linear(quantizeLinearInt8(w, n, k, { bias: bias ?? undefined })) },
+  int8: {
+    options: ['activations'],
+    build: (w, n, k, bias, o) => new Int8Linear(quantizeLinearInt8(w, n, k, { bias: bias ?? undefined, activations: o.activations })),
+  },
   q8_0: block('q8_0'),
   q4_0: block('q4_0'),
   q4_1: block('q4_1'),

@@ -62,11 +62,15 @@ export function quantizeWeightsS8(w: Float32Array, n: number, k: number): { weig
   return { weight, scale };
 }
 
-/** Per-row dynamic u8 quantization, ONNX DynamicQuantizeLinear semantics, each step in f32. */
+/**
+ * Per-row dynamic u8 quantization, ONNX DynamicQuantizeLinear semantics, each step in f32; with
+ * `activations`, every row is coded with that static scale (as an f32) and zero point instead.
+ */
 export function quantizeActivationsU8(
   x: Float32Array,
   m: number,
   k: number,
+  activations?: { scale: number; zeroPoint: number },
 ): { q: Uint8Array; scale: Float32Array; zeroPoint: Int32Array } {
   const fn = 'reference.quantizeActivationsU8';
   int(fn, 'm', m);
@@ -86,7 +90,9 @@ export function quantizeActivationsU8(
     }
     let s = f32(f32(hi - lo) / 255);
     if (s === 0) s = 1;
-    const zp = roundHalfEven(clamp(f32(0 - f32(lo / s)), 0, 255));
+    let zp = roundHalfEven(clamp(f32(0 - f32(lo / s)), 0, 255));
+    // A static range (a calibrated layer's) replaces the row's own.
+    if (activations) (s = f32(activations.scale)), (zp = activations.zeroPoint);
     scale[i] = s;
     zeroPoint[i] = zp;
     for (let p = 0; p < k; p++) q[i * k + p] = clamp(roundHalfEven(f32(x[i * k + p]! / s)) + zp, 0, 255);
@@ -106,13 +112,14 @@ export function linearInt8(
   m: number,
   n: number,
   k: number,
+  activations?: { scale: number; zeroPoint: number },
 ): Float32Array {
   const fn = 'reference.linearInt8';
   checkDims(fn, m, n, k);
   typed(fn, 'weight', weight, Int8Array, count(fn, 'n·k', n, k), 'n·k');
   typed(fn, 'weightScale', weightScale, Float32Array, n, 'n');
   if (bias !== null) typed(fn, 'bias', bias, Float32Array, n, 'n');
-  const { q, scale, zeroPoint } = quantizeActivationsU8(x, m, k);
+  const { q, scale, zeroPoint } = quantizeActivationsU8(x, m, k, activations);
   const y = new Float32Array(m * n);
   for (let i = 0; i < m; i++) {
     const acc = gemmU8S8(q.subarray(i * k, (i + 1) * k), weight, 1, n, k, zeroPoint[i]);

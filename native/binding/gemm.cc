@@ -1,4 +1,5 @@
 // Node-API glue of the int8 GEMM family: argument re-checks, native-owned weights, async work.
+#include <cmath>
 #include <cstring>
 
 #include "args.h"
@@ -102,7 +103,16 @@ Napi::Value GemmAsync(const Napi::CallbackInfo& info, bool aSigned) {
 Napi::Value GemmU8S8Async(const Napi::CallbackInfo& info) { return GemmAsync(info, false); }
 Napi::Value GemmS8S8Async(const Napi::CallbackInfo& info) { return GemmAsync(info, true); }
 
-// quantizeLinearInt8(w: Float32Array, n, k, bias: Float32Array | undefined) → handle
+// A positive finite f32 scale argument (a static activation range's).
+float activationScale(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  const double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1.0;
+  if (!(v > 0.0 && float(v) > 0.0f && std::isfinite(float(v))))
+    throwRange(info.Env(), std::string(fn) + ": expected activations.scale: a positive finite f32 number");
+  return float(v);
+}
+
+// quantizeLinearInt8(w: Float32Array, n, k, bias: Float32Array | undefined,
+//                    activationScale?: number, activationZeroPoint?: number) → handle
 Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
   const char* fn = "quantizeLinearInt8";
   const int n = int(integer(info, 1, fn, "n", 1, kMaxDim));
@@ -112,6 +122,11 @@ Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
   if (!info[3].IsUndefined()) {
     const float* bias = typedArray<float>(info, 3, fn, "bias", napi_float32_array, uint64_t(n));
     layer->bias.assign(bias, bias + n);
+  }
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    layer->staticActivations = true;
+    layer->activationScale = activationScale(info, 4, fn);
+    layer->activationZeroPoint = int32_t(integer(info, 5, fn, "activations.zeroPoint", 0, 255));
   }
   std::vector<int8_t> q(size_t(n) * size_t(k));
   layer->scale.resize(n);
@@ -185,6 +200,30 @@ Napi::Value QuantizeActivationsU8(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// codeActivationsU8(x: Float32Array, m, k, scale, zeroPoint, q: Uint8Array)
+Napi::Value CodeActivationsU8(const Napi::CallbackInfo& info) {
+  const char* fn = "quantizeActivationsU8";
+  const int m = int(integer(info, 1, fn, "m", 0, kMaxDim));
+  const int k = int(integer(info, 2, fn, "k", 1, kMaxDim));
+  const float scale = activationScale(info, 3, fn);
+  const int32_t zeroPoint = int32_t(integer(info, 4, fn, "activations.zeroPoint", 0, 255));
+  const uint64_t count = uint64_t(m) * uint64_t(k);
+  const float* x = typedArray<float>(info, 0, fn, "x", napi_float32_array, count);
+  uint8_t* q = typedArray<uint8_t>(info, 5, fn, "q", napi_uint8_array, count);
+  if (!codeRowsU8(x, m, k, scale, zeroPoint, q)) throwRange(info.Env(), nonFinite(fn));
+  return info.Env().Undefined();
+}
+
+// linearInt8Activations(handle) → [scale, zeroPoint] or null when dynamic
+Napi::Value LinearInt8Activations(const Napi::CallbackInfo& info) {
+  auto layer = linear(info, 0, "LinearInt8.activations");
+  if (!layer->staticActivations) return info.Env().Null();
+  auto result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, Napi::Number::New(info.Env(), layer->activationScale));
+  result.Set(1u, Napi::Number::New(info.Env(), layer->activationZeroPoint));
+  return result;
+}
+
 Napi::Value LastKernel(const Napi::CallbackInfo& info) {
   const char* name = lastInt8GemmKernel();
   return name ? Napi::String::New(info.Env(), name) : info.Env().Null();
@@ -209,6 +248,8 @@ void initGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("linearInt8", function(env, "linearInt8", LinearInt8Sync));
   exports.Set("linearInt8Async", function(env, "linearInt8Async", LinearInt8Async));
   exports.Set("quantizeActivationsU8", function(env, "quantizeActivationsU8", QuantizeActivationsU8));
+  exports.Set("codeActivationsU8", function(env, "codeActivationsU8", CodeActivationsU8));
+  exports.Set("linearInt8Activations", function(env, "linearInt8Activations", LinearInt8Activations));
   exports.Set("lastInt8GemmKernel", function(env, "lastInt8GemmKernel", LastKernel));
   exports.Set("lastLinearInt8Kernel", function(env, "lastLinearInt8Kernel", LastLinearKernel));
 }

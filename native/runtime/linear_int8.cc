@@ -66,6 +66,17 @@ bool quantizeRowsU8(const float* x, int m, int k, uint8_t* q, float* scale, int3
   return kernels.quantizeRows(x, m, k, q, scale, zeroPoint);
 }
 
+bool codeRowsU8(const float* x, int m, int k, float scale, int32_t zeroPoint, uint8_t* q) {
+  const LinearInt8Kernels& kernels = linearInt8Kernels();
+  gLastLinearKernel.store(kernels.name, std::memory_order_relaxed);
+  std::atomic<bool> finite{true};
+  forRowChunks(m, size_t(k), [&](int i0, int i1) {
+    const size_t at = size_t(i0) * size_t(k);
+    if (!kernels.codeRows(x + at, i1 - i0, k, scale, float(zeroPoint), q + at)) finite = false;
+  });
+  return finite;
+}
+
 // Weights are quantized once, at construction: the scalar loop is fast enough there.
 bool quantizeWeightsS8(const float* w, int n, int k, int8_t* q, float* scale) {
   for (int j = 0; j < n; j++) {
@@ -94,9 +105,13 @@ bool linearInt8(const float* x, int m, LinearInt8& layer, float* y) {
   std::unique_ptr<float[]> sa(new float[size_t(m)]);
   std::unique_ptr<int32_t[]> za(new int32_t[size_t(m)]);
   std::atomic<bool> finite{true};
+  if (layer.staticActivations) std::fill_n(sa.get(), m, layer.activationScale), std::fill_n(za.get(), m, layer.activationZeroPoint);
   forRowChunks(m, size_t(k), [&](int i0, int i1) {
     const size_t at = size_t(i0) * size_t(k);
-    if (!kernels.quantizeRows(x + at, i1 - i0, k, qa.get() + at, sa.get() + i0, za.get() + i0)) finite = false;
+    const bool ok = layer.staticActivations
+                        ? kernels.codeRows(x + at, i1 - i0, k, layer.activationScale, float(layer.activationZeroPoint), qa.get() + at)
+                        : kernels.quantizeRows(x + at, i1 - i0, k, qa.get() + at, sa.get() + i0, za.get() + i0);
+    if (!ok) finite = false;
   });
   if (!finite) return false;
   std::unique_ptr<int32_t[]> acc(new int32_t[size_t(m) * size_t(n)]);

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkRecipe, compress } from '../../lib/compress/compress';
 import { calibrationSentences } from '../../lib/eval/evaluate';
+import type { LinearInt8 } from '../../lib/gemm';
 import { loadUseLite, type UseLite, type UseLiteLayer } from '../../lib/models/use-lite/model';
 
 describe('compress', () => {
@@ -42,7 +43,25 @@ describe('compress', () => {
     small.dispose();
   });
 
+  it('int8 with static activation ranges: each layer codes with its calibrated range, close to dynamic int8', () => {
+    const { model: fixed, report } = compress(model, { steps: [{ quantize: { format: 'int8', activations: 'mse' } }] }, texts);
+    const dynamic = model.withFormats({ format: 'int8' });
+    for (const r of report) expect(r.methods, r.layer).toEqual(['rtn int8, static mse activations']);
+    for (const layer of fixed.layers.values()) {
+      const range = (layer as unknown as { weight: LinearInt8 }).weight.activations;
+      expect(range?.scale).toBeGreaterThan(0);
+    }
+    const probe = calibrationSentences({ count: 24, seed: 9 });
+    const f = model.embed(probe), a = fixed.embed(probe), b = dynamic.embed(probe);
+    const cosine = (y: Float32Array, i: number) => y.subarray(i * 512, (i + 1) * 512).reduce((sum, v, j) => sum + v * f[i * 512 + j]!, 0);
+    for (let i = 0; i < probe.length; i++) expect(cosine(a, i), probe[i]).toBeGreaterThan(0.99);
+    expect(a).not.toEqual(b);
+    fixed.dispose();
+    dynamic.dispose();
+  });
+
   it('refuses recipes that make no sense, naming the step', () => {
+    expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'q4_0', activations: 'mse' } }] }, texts)).toThrow(/quantize.activations: only with method 'rtn' and format 'int8'/);
     expect(() => checkRecipe({ steps: [] })).toThrow(/recipe: \{ steps: \[ … \] \} with at least one step/);
     expect(() => checkRecipe({ steps: [{ shrink: {} }] })).toThrow(/recipe.steps\[0\]: one of \{ prune: … \}/);
     expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/quantize.format: 'int8' for a pruned layer/);

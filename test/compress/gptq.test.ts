@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LayerCalibration } from '../../lib/compress/calibrate';
+import { emptyStats } from '../../lib/compress/ranges';
 import { gptqQuantize, type GptqFormat } from '../../lib/compress/gptq';
 import { reconstructionError } from '../../lib/compress/prune';
 import { quantize, QuantizedMatrix } from '../../lib/quant';
@@ -16,7 +17,7 @@ const w = randomFloats(n * k, 5, 0.7).map((v, i) => v + i * 1e-6);
 const FORMATS: GptqFormat[] = ['q8_0', 'q4_0', 'q4_1'];
 
 function calibrationOf(gram: Float64Array): LayerCalibration {
-  return { name: 'test', n, k, rows: 1, sumSquares: Float64Array.from({ length: k }, (_, j) => gram[j * k + j]!), gram };
+  return { name: 'test', n, k, rows: 1, sumSquares: Float64Array.from({ length: k }, (_, j) => gram[j * k + j]!), gram, activations: emptyStats() };
 }
 
 const identity = calibrationOf(Float64Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0)));

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Calibration, type LayerCalibration } from '../../lib/compress/calibrate';
 import { dampedHessian, inverseHessianFactor } from '../../lib/compress/linalg';
 import { pruneWeights, reconstructionError } from '../../lib/compress/prune';
+import { addToStats, emptyStats } from '../../lib/compress/ranges';
 import { randomFloats } from '../helpers';
 
 /** A layer's calibration from explicit inputs X [rows×k] (f64 sums, as calibrate keeps them). */
@@ -19,7 +20,9 @@ function calibrationOf(x: Float32Array, rows: number, n: number, k: number): Lay
       for (let b = 0; b < k; b++) gram[a * k + b] = gram[a * k + b]! + x[r * k + a]! * x[r * k + b]!;
     }
   }
-  return { name: 'test', n, k, rows, sumSquares, gram };
+  const activations = emptyStats();
+  addToStats(activations, x, rows * k);
+  return { name: 'test', n, k, rows, sumSquares, gram, activations };
 }
 
 // Correlated inputs with channels of different scales: what makes the criteria differ.
@@ -131,6 +134,7 @@ describe('Calibration', () => {
     expect(back.layer('test').gram).toEqual(cal.gram);
     expect(back.layer('no-gram').gram).toBeNull();
     expect(back.norms('test')[3]).toBeCloseTo(Math.sqrt(cal.sumSquares[3]!), 12);
+    expect(back.layer('test').activations).toEqual(cal.activations);
     const bytes = c.toBytes();
     expect(() => Calibration.fromBytes(bytes.subarray(0, 100))).toThrow(RangeError);
     const lying = bytes.slice();

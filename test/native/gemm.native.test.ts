@@ -172,15 +172,70 @@ describe.each(tiersOfThisArch())('int8 GEMM on $tier', ({ tier, runs, why }) => 
     }
   });
 
+  it.skipIf(!runs)(`codes with a static range exactly like the reference, saturating outside it${runs ? '' : ` (skipped: ${why})`}`, () => {
+    const ranges = [
+      { scale: 0.01, zeroPoint: 128 }, // narrower than the data: both ends saturate
+      { scale: 0.05, zeroPoint: 0 }, // ReLU-like: everything negative codes to 0
+      { scale: 0.02, zeroPoint: 255 },
+      { scale: 1e-30, zeroPoint: 7 }, // x/scale overflows to ±Inf, still clamped
+      { scale: 0.5, zeroPoint: 100 }, // ties: x/scale lands on halves
+    ];
+    const data: Array<[Float32Array, number, number]> = [
+      [randomFloats(7 * 129, 3, 2.5), 7, 129],
+      [Float32Array.from({ length: 3 * 67 }, (_, i) => ((i % 23) - 11) * 0.25), 3, 67],
+      [randomFloats(1 * 15, 4, 1), 1, 15],
+      [new Float32Array([0, -0, 3e38, -3e38, 1e-45]), 1, 5],
+    ];
+    for (const activations of ranges) {
+      for (const [x, m, k] of data) {
+        const got = quantizeActivationsU8(x, m, k, { activations });
+        expect(lastLinearInt8Kernel()).toBe(linearKernelOf(tier));
+        const want = reference.quantizeActivationsU8(x, m, k, activations);
+        expectSameInts(got.q, want.q, { tier, activations, m, k });
+        expect([...got.zeroPoint].every((z) => z === activations.zeroPoint)).toBe(true);
+      }
+    }
+  });
+
+  it.skipIf(!runs).each([[1, 64, 32], [3, 17, 33], [16, 96, 200], [130, 70, 600]])(
+    `linearInt8 with a static activation range equals the reference at m=%i n=%i k=%i, 1 or 2 threads, sync or async${runs ? '' : ` (skipped: ${why})`}`,
+    async (m, n, k) => {
+      const wf = randomFloats(n * k, n + k, 0.05);
+      const bias = randomFloats(n, n, 0.5);
+      const x = randomFloats(m * k, m * k, 3);
+      const activations = { scale: 4 / 255, zeroPoint: 120 }; // ≈ [−1.9, 2.1]: the tails of X saturate
+      const layer = quantizeLinearInt8(wf, n, k, { bias, activations });
+      expect(layer.activations).toEqual({ scale: Math.fround(activations.scale), zeroPoint: 120 });
+      const parts = layer.toArrays();
+      const want = reference.linearInt8(x, parts.weight, parts.scale, bias, m, n, k, activations);
+      const before = threads();
+      try {
+        setThreads(1);
+        expectSameFloats(linearInt8(x, layer, m), want, { tier, m, n, k, threads: 1 });
+        setThreads(2);
+        expectSameFloats(linearInt8(x, layer, m), want, { tier, m, n, k, threads: 2 });
+      } finally {
+        setThreads(before);
+      }
+      expect(lastLinearInt8Kernel()).toBe(linearKernelOf(tier));
+      expectSameFloats(await linearInt8Async(x, layer, m), want, { tier, async: true });
+      // Not the dynamic layer's result: the range was really used.
+      expect(linearInt8(x, quantizeLinearInt8(wf, n, k, { bias }), m)).not.toEqual(want);
+    },
+  );
+
   it.skipIf(!runs)(`refuses NaN and ±Inf wherever they sit in a row: vector body or tail${runs ? '' : ` (skipped: ${why})`}`, () => {
     const [m, k] = [3, 37];
     const layer = quantizeLinearInt8(randomFloats(5 * k, 19), 5, k);
+    const fixed = quantizeLinearInt8(randomFloats(5 * k, 19), 5, k, { activations: { scale: 0.1, zeroPoint: 3 } });
     for (const bad of [NaN, Infinity, -Infinity]) {
       for (const at of [0, 7, 15, 16, 31, 32, 36, 2 * k + 20]) {
         const x = randomFloats(m * k, 20);
         x[at] = bad;
         expect(() => quantizeActivationsU8(x, m, k), `${tier} ${bad} at ${at}`).toThrow(RangeError);
         expect(() => linearInt8(x, layer, m), `${tier} ${bad} at ${at}`).toThrow(/^linearInt8: expected x: finite values/);
+        expect(() => linearInt8(x, fixed, m), `${tier} ${bad} at ${at}, static`).toThrow(/^linearInt8: expected x: finite values/);
+        expect(() => quantizeActivationsU8(x, m, k, { activations: { scale: 0.1, zeroPoint: 3 } }), `${tier} ${bad} at ${at}`).toThrow(RangeError);
       }
     }
   });

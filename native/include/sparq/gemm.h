@@ -58,10 +58,18 @@ struct LinearInt8 {
   std::shared_ptr<PackedInt8> weight;
   std::vector<float> scale;  // n
   std::vector<float> bias;   // n or empty
+  // A static activation range (calibrated): every row is coded with this scale and zero point,
+  // skipping the per-row range search. Dynamic (per row) when false.
+  bool staticActivations = false;
+  float activationScale = 1.0f;
+  int32_t activationZeroPoint = 0;
 };
 // Symmetric per-row int8: scale = amax/127 (1 when amax = 0), q = clamp(roundHalfEven(w/scale), −127, 127).
 // Returns false when some w is not finite.
 bool quantizeWeightsS8(const float* w, int n, int k, int8_t* q, float* scale);
+// Codes X [m×k] with a given scale and zero point (the static activation quantizer). Returns false
+// when some x is not finite.
+bool codeRowsU8(const float* x, int m, int k, float scale, int32_t zeroPoint, uint8_t* q);
 // y[i][j] = f32(acc[i][j])·f32(sa[i]·sw[j]) + bias[j], each step rounded to f32, acc = (qa − za)·Wqᵀ.
 // Returns false when some x is not finite.
 bool linearInt8(const float* x, int m, LinearInt8& layer, float* y);

@@ -7,6 +7,8 @@
 //                  q = clamp(roundHalfEven(x/s) + zp, 0, 255). IEEE division is exact in SIMD too, and
 //                  min/max do not depend on the order they are taken in (the sign of a zero lo cannot
 //                  change s or zp). Returns false when some x is not finite (q is then unspecified).
+//   codeRows       the same codes with a given s and zp (a layer's static activation range): one pass,
+//                  no range search. Returns false when some x is not finite.
 //   epilogueRow    y[j] = f32(acc[j] − zp·rowSum[j])·f32(sa·sw[j]) (+ bias[j]), the subtraction in
 //                  wrapping 32-bit arithmetic, each float operation rounded to f32, no FMA.
 #pragma once
@@ -18,6 +20,7 @@ namespace sparq {
 struct LinearInt8Kernels {
   const char* name;  // e.g. "linear_int8__avx512"
   bool (*quantizeRows)(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint);
+  bool (*codeRows)(const float* x, int m, int k, float scale, float zeroPoint, uint8_t* q);
   void (*epilogueRow)(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint, float rowScale,
                       const float* weightScales, const float* bias, int n, float* y);
 };

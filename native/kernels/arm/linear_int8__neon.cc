@@ -55,6 +55,26 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
   return true;
 }
 
+bool codeRows(const float* x, int m, int k, float scale, float zeroPoint, uint8_t* q) {
+  const size_t count = size_t(m) * size_t(k);
+  const float32x4_t s4 = vdupq_n_f32(scale), zp4 = vdupq_n_f32(zeroPoint);
+  uint32x4_t finite4 = vdupq_n_u32(~0u);
+  size_t p = 0;
+  for (; p + 8 <= count; p += 8) {
+    const float32x4_t a = vld1q_f32(x + p), b = vld1q_f32(x + p + 4);
+    finite4 = vandq_u32(finite4, vceqq_f32(vsubq_f32(a, a), vdupq_n_f32(0.0f)));  // false for ±Inf, NaN
+    finite4 = vandq_u32(finite4, vceqq_f32(vsubq_f32(b, b), vdupq_n_f32(0.0f)));
+    const uint16x8_t u16 = vcombine_u16(vmovn_u32(codes4(x + p, s4, zp4)), vmovn_u32(codes4(x + p + 4, s4, zp4)));
+    vst1_u8(q + p, vmovn_u16(u16));
+  }
+  if (vminvq_u32(finite4) == 0) return false;
+  for (; p < count; p++) {
+    if (!std::isfinite(x[p])) return false;
+    q[p] = code(x[p], scale, zeroPoint);
+  }
+  return true;
+}
+
 void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint, float rowScale,
                  const float* weightScales, const float* bias, int n, float* y) {
   const uint32x4_t zp4 = vdupq_n_u32(zeroPoint);
@@ -72,6 +92,6 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
 
 }  // namespace
 
-const LinearInt8Kernels linear_int8__neon = {"linear_int8__neon", quantizeRows, epilogueRow};
+const LinearInt8Kernels linear_int8__neon = {"linear_int8__neon", quantizeRows, codeRows, epilogueRow};
 
 }  // namespace sparq

@@ -30,6 +30,15 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
   return true;
 }
 
+bool codeRows(const float* x, int m, int k, float scale, float zeroPoint, uint8_t* q) {
+  const size_t count = size_t(m) * size_t(k);
+  for (size_t p = 0; p < count; p++) {
+    if (!std::isfinite(x[p])) return false;
+    q[p] = code(x[p], scale, zeroPoint);
+  }
+  return true;
+}
+
 void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint, float rowScale,
                  const float* weightScales, const float* bias, int n, float* y) {
   for (int j = 0; j < n; j++) y[j] = epilogue(acc[j], rowSums[j], zeroPoint, rowScale, weightScales[j], bias ? bias + j : nullptr);
@@ -37,6 +46,6 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
 
 }  // namespace
 
-const LinearInt8Kernels linear_int8__scalar = {"linear_int8__scalar", quantizeRows, epilogueRow};
+const LinearInt8Kernels linear_int8__scalar = {"linear_int8__scalar", quantizeRows, codeRows, epilogueRow};
 
 }  // namespace sparq

@@ -66,6 +66,24 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
   return true;
 }
 
+bool codeRows(const float* x, int m, int k, float scale, float zeroPoint, uint8_t* q) {
+  const size_t count = size_t(m) * size_t(k);
+  const __m256 s8 = _mm256_set1_ps(scale), zp8 = _mm256_set1_ps(zeroPoint);
+  __m256 bad8 = _mm256_setzero_ps();
+  size_t p = 0;
+  for (; p + 8 <= count; p += 8) {
+    const __m256 v = _mm256_loadu_ps(x + p);
+    bad8 = _mm256_or_ps(bad8, _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_NEQ_UQ));  // ±Inf, NaN
+    storeCodes8(x + p, s8, zp8, q + p);
+  }
+  if (_mm256_movemask_ps(bad8) != 0) return false;
+  for (; p < count; p++) {
+    if (!std::isfinite(x[p])) return false;
+    q[p] = code(x[p], scale, zeroPoint);
+  }
+  return true;
+}
+
 void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint, float rowScale,
                  const float* weightScales, const float* bias, int n, float* y) {
   const __m256i zp8 = _mm256_set1_epi32(int32_t(zeroPoint));
@@ -83,6 +101,6 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
 
 }  // namespace
 
-const LinearInt8Kernels linear_int8__avx2 = {"linear_int8__avx2", quantizeRows, epilogueRow};
+const LinearInt8Kernels linear_int8__avx2 = {"linear_int8__avx2", quantizeRows, codeRows, epilogueRow};
 
 }  // namespace sparq

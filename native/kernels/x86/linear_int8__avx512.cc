@@ -22,6 +22,13 @@ using linear::rowScale;
 
 inline __mmask16 tailMask(int count) { return __mmask16((1u << count) - 1u); }
 
+// clamp(roundHalfEven(x/s) + zp, 0, 255) for the given lanes, stored as bytes.
+inline void storeCodes16(const float* x, __mmask16 lanes, __m512 s16, __m512 zp16, uint8_t* q) {
+  __m512 v = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(lanes, x), s16), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, zp16), _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+  _mm512_mask_cvtusepi32_storeu_epi8(q, lanes, _mm512_cvtps_epu32(v));  // whole numbers in [0, 255]
+}
+
 bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_t* zeroPoint) {
   for (int i = 0; i < m; i++) {
     const float* row = x + size_t(i) * size_t(k);
@@ -42,14 +49,22 @@ bool quantizeRows(const float* x, int m, int k, uint8_t* q, float* scale, int32_
     zeroPoint[i] = int32_t(zp);
     uint8_t* out = q + size_t(i) * size_t(k);
     const __m512 s16 = _mm512_set1_ps(s), zp16 = _mm512_set1_ps(zp);
-    for (int p = 0; p < k; p += 16) {
-      const __mmask16 lanes = k - p >= 16 ? __mmask16(0xffff) : tailMask(k - p);
-      __m512 v = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(lanes, row + p), s16), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, zp16), _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
-      _mm512_mask_cvtusepi32_storeu_epi8(out + p, lanes, _mm512_cvtps_epu32(v));  // whole numbers in [0, 255]
-    }
+    for (int p = 0; p < k; p += 16) storeCodes16(row + p, k - p >= 16 ? __mmask16(0xffff) : tailMask(k - p), s16, zp16, out + p);
   }
   return true;
+}
+
+bool codeRows(const float* x, int m, int k, float scale, float zeroPoint, uint8_t* q) {
+  const size_t count = size_t(m) * size_t(k);
+  const __m512 s16 = _mm512_set1_ps(scale), zp16 = _mm512_set1_ps(zeroPoint);
+  __mmask16 bad = 0;
+  for (size_t p = 0; p < count; p += 16) {
+    const __mmask16 lanes = count - p >= 16 ? __mmask16(0xffff) : tailMask(int(count - p));
+    const __m512 v = _mm512_maskz_loadu_ps(lanes, x + p);
+    bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(), _CMP_NEQ_UQ);  // ±Inf, NaN
+    storeCodes16(x + p, lanes, s16, zp16, q + p);
+  }
+  return bad == 0;
 }
 
 void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint, float rowScale,
@@ -68,6 +83,6 @@ void epilogueRow(const int32_t* acc, const int32_t* rowSums, uint32_t zeroPoint,
 
 }  // namespace
 
-const LinearInt8Kernels linear_int8__avx512 = {"linear_int8__avx512", quantizeRows, epilogueRow};
+const LinearInt8Kernels linear_int8__avx512 = {"linear_int8__avx512", quantizeRows, codeRows, epilogueRow};
 
 }  // namespace sparq
