@@ -32,10 +32,14 @@ Commands:
 Run sparq <command> --help for its options.
 
 ${COMMON}`,
-  demo: `Usage: sparq demo [--full] [--seconds <s>] [--no-progress]
+  demo: `Usage: sparq demo [--full] [--methods] [--seconds <s>] [--no-progress]
 
   --full            the full evaluation harness (2000+ sentences, 2000 + 2000 e-mails) instead of
                     the quick subset (about 1000 sentences, 600 + 600 e-mails cut to 400 chars)
+  --methods         the compression toolkit's whole comparison (every pruning criterion and
+                    pattern, structured pruning, every quantizer, static activations, mixed
+                    precision; about 45 rows, 10+ minutes) instead of the plain forms and its
+                    best results
   --seconds <s>     timing per speed cell (default 0.5)
   --no-progress     no progress on stderr
 
@@ -44,8 +48,9 @@ ${COMMON}`,
 
   --recipe <file>   the steps, e.g. {"steps": [{"prune": {"criterion": "wanda", "n": 2, "m": 4}},
                     {"quantize": {"method": "gptq", "format": "q4_0"}}]}; steps: prune (magnitude,
-                    wanda, sparsegpt; sparsity or n and m), neurons (fraction of FFN neurons),
-                    quantize (rtn, gptq, weighted; a format) — see docs/compress.md
+                    wanda, sparsegpt; sparsity or n and m), neurons and heads (a fraction,
+                    optionally refit), quantize (rtn, gptq, weighted; a format; static int8
+                    activations), mixed (a byte budget) — see docs/compress.md
   --calibration <n> calibration sentences (default 256)
   --json            the report and the evaluation as JSON
 
@@ -71,7 +76,7 @@ const COMMON_OPTIONS: ParseArgsConfig['options'] = {
 };
 
 const OPTIONS: Record<string, ParseArgsConfig['options']> = {
-  demo: { full: { type: 'boolean' }, seconds: { type: 'string' }, 'no-progress': { type: 'boolean' } },
+  demo: { full: { type: 'boolean' }, methods: { type: 'boolean' }, seconds: { type: 'string' }, 'no-progress': { type: 'boolean' } },
   info: {},
   bench: {},
   embed: { format: { type: 'string' }, json: { type: 'boolean' } },
@@ -117,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo': {
-      await runDemo({ full: values['full'] === true, progress: values['no-progress'] !== true, seconds: positiveNumber('seconds', values['seconds'] as string | undefined, false) ?? 0.5 });
+      await runDemo({ full: values['full'] === true, methods: values['methods'] === true, progress: values['no-progress'] !== true, seconds: positiveNumber('seconds', values['seconds'] as string | undefined, false) ?? 0.5 });
       return 0;
     }
     case 'compress': {

@@ -91,6 +91,23 @@ export class LinearInt8 extends NativeObject {
     const [weight, scale, bias] = native.linearInt8Parts(this.handle);
     return { weight, scale, bias };
   }
+
+  /**
+   * A layer from its parts, as {@link toArrays} gives them: codes W [n×k] in −127…127 and positive
+   * finite per-row scales [n] (weight j·p stands for weight[j·k + p]·scale[j]). For quantizers
+   * that choose their own codes (GPTQ). Everything is copied.
+   */
+  static fromArrays(weight: Int8Array, scale: Float32Array, n: number, k: number, opts?: QuantizeLinearInt8Options): LinearInt8 {
+    const fn = 'LinearInt8.fromArrays';
+    int(fn, 'n', n, 1);
+    int(fn, 'k', k, 1, MAX_K);
+    typed(fn, 'weight', weight, Int8Array, count(fn, 'n·k', n, k), 'n·k', true);
+    typed(fn, 'scale', scale, Float32Array, n, 'n', true);
+    const { bias, activations } = options<QuantizeLinearInt8Options>(fn, opts);
+    if (bias !== undefined) typed(fn, 'bias', bias, Float32Array, n, 'n', true);
+    const range = activations === undefined ? undefined : rangeOf(fn, activations);
+    return new LinearInt8(native.linearInt8FromArrays(weight, scale, n, k, bias, range?.scale, range?.zeroPoint), n, k, bias !== undefined);
+  }
 }
 
 export interface GemmU8S8Options {

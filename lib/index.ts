@@ -117,6 +117,16 @@ export { gptqQuantize, type GptqFormat, type GptqOptions, type GptqResult } from
 export { quantizeWeighted, type WeightedFormat, type WeightedOptions, type WeightedResult } from './compress/scales';
 export { keepNeurons, neuronScores, type NeuronScoreOptions } from './compress/structured';
 export {
+  allocateFormats,
+  layerSensitivity,
+  type Allocation,
+  type FormatChoice,
+  type LayerSensitivity,
+  type OutputTraceable,
+  type SensitivityOptions,
+} from './compress/mixed';
+export { GRID_FORMATS, type GridFormat } from './compress/grids';
+export {
   addToStats,
   chooseActivationRange,
   chooseRange,

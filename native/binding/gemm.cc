@@ -137,6 +137,40 @@ Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
   return wrap(info.Env(), layer, "LinearInt8");
 }
 
+// linearInt8FromArrays(weight: Int8Array, scale: Float32Array, n, k, bias: Float32Array | undefined,
+//                      activationScale?: number, activationZeroPoint?: number) → handle
+// A layer from its codes (each in −127…127) and positive finite per-row scales, as toArrays gives them.
+Napi::Value LinearInt8FromArrays(const Napi::CallbackInfo& info) {
+  const char* fn = "LinearInt8.fromArrays";
+  const int n = int(integer(info, 2, fn, "n", 1, kMaxDim));
+  const int k = int(integer(info, 3, fn, "k", 1, kMaxK));
+  const int8_t* weight = typedArray<int8_t>(info, 0, fn, "weight", napi_int8_array, uint64_t(n) * uint64_t(k));
+  const float* scale = typedArray<float>(info, 1, fn, "scale", napi_float32_array, uint64_t(n));
+  auto layer = std::make_shared<LinearInt8>();
+  // Copied before they are checked, so a SharedArrayBuffer written meanwhile cannot slip past.
+  std::vector<int8_t> q(weight, weight + size_t(n) * size_t(k));
+  layer->scale.assign(scale, scale + n);
+  for (size_t i = 0; i < q.size(); i++) {
+    if (q[i] == -128) throwRange(info.Env(), std::string(fn) + ": expected weight: codes in [-127, 127], received -128 at index " + std::to_string(i));
+  }
+  for (int j = 0; j < n; j++) {
+    if (!(layer->scale[j] > 0.0f) || !std::isfinite(layer->scale[j]))
+      throwRange(info.Env(), std::string(fn) + ": expected scale: positive finite values, received " + std::to_string(layer->scale[j]) + " at index " + std::to_string(j));
+  }
+  if (!info[4].IsUndefined()) {
+    const float* bias = typedArray<float>(info, 4, fn, "bias", napi_float32_array, uint64_t(n));
+    layer->bias.assign(bias, bias + n);
+  }
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    layer->staticActivations = true;
+    layer->activationScale = activationScale(info, 5, fn);
+    layer->activationZeroPoint = int32_t(integer(info, 6, fn, "activations.zeroPoint", 0, 255));
+  }
+  layer->weight = std::make_shared<PackedInt8>(q.data(), n, k);
+  layer->weight->packedFor(int8GemmKernel());
+  return wrap(info.Env(), layer, "LinearInt8");
+}
+
 // linearInt8Parts(handle) → [weight: Int8Array, scale: Float32Array, bias: Float32Array | null]
 Napi::Value LinearInt8Parts(const Napi::CallbackInfo& info) {
   auto layer = linear(info, 0, "LinearInt8.toArrays");
@@ -244,6 +278,7 @@ void initGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmU8S8Async", function(env, "gemmU8S8Async", GemmU8S8Async));
   exports.Set("gemmS8S8Async", function(env, "gemmS8S8Async", GemmS8S8Async));
   exports.Set("quantizeLinearInt8", function(env, "quantizeLinearInt8", QuantizeLinearInt8));
+  exports.Set("linearInt8FromArrays", function(env, "linearInt8FromArrays", LinearInt8FromArrays));
   exports.Set("linearInt8Parts", function(env, "linearInt8Parts", LinearInt8Parts));
   exports.Set("linearInt8", function(env, "linearInt8", LinearInt8Sync));
   exports.Set("linearInt8Async", function(env, "linearInt8Async", LinearInt8Async));

@@ -43,6 +43,18 @@ describe('compress', () => {
     small.dispose();
   });
 
+  it('heads −25% with a refit, then q8_0: one head fewer per block, the report at the smaller shapes', () => {
+    const { model: small, report } = compress(model, { steps: [{ heads: { fraction: 0.25, refit: true } }, { quantize: { format: 'q8_0' } }] }, texts);
+    const shape = Object.fromEntries(report.map((r) => [r.layer, `${r.n}×${r.k}`]));
+    expect([shape['layer0.qkv'], shape['layer0.out'], shape['layer1.qkv'], shape['layer1.out']]).toEqual(['576×256', '512×192', '1152×512', '512×384']);
+    expect(report.find((r) => r.layer === 'layer1.out')!.methods).toEqual(['heads −25% (activation, refit)', 'rtn q8_0']);
+    expect(small.attention.map((a) => a.heads)).toEqual([3, 3]);
+    const probe = calibrationSentences({ count: 8, seed: 3 });
+    const f = model.embed(probe), y = small.embed(probe);
+    for (let i = 0; i < probe.length; i++) expect(y.subarray(i * 512, (i + 1) * 512).reduce((sum, v, j) => sum + v * f[i * 512 + j]!, 0)).toBeGreaterThan(0.5);
+    small.dispose();
+  });
+
   it('int8 with static activation ranges: each layer codes with its calibrated range, close to dynamic int8', () => {
     const { model: fixed, report } = compress(model, { steps: [{ quantize: { format: 'int8', activations: 'mse' } }] }, texts);
     const dynamic = model.withFormats({ format: 'int8' });
@@ -65,7 +77,8 @@ describe('compress', () => {
     expect(() => checkRecipe({ steps: [] })).toThrow(/recipe: \{ steps: \[ … \] \} with at least one step/);
     expect(() => checkRecipe({ steps: [{ shrink: {} }] })).toThrow(/recipe.steps\[0\]: one of \{ prune: … \}/);
     expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/quantize.format: 'int8' for a pruned layer/);
-    expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'nf4' } }] }, texts)).toThrow(/'q8_0', 'q4_0' or 'q4_1' for gptq/);
+    expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'csr' } }] }, texts)).toThrow(/quantize.format: one of q8_0, q4_0, q4_1, int8-block, nf4, int8 for gptq/);
+    expect(() => compress(model, { steps: [{ quantize: { method: 'weighted', format: 'nf4' } }] }, texts)).toThrow(/'q8_0', 'q4_0' or 'q4_1' for weighted/);
     expect(() => compress(model, { steps: [{ prune: { sparsity: 1.5 } }] }, texts)).toThrow(/sparsity: a number in \[0, 1\)/);
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { LayerCalibration } from '../../lib/compress/calibrate';
 import { emptyStats } from '../../lib/compress/ranges';
 import { gptqQuantize, type GptqFormat } from '../../lib/compress/gptq';
+import { LinearInt8, quantizeLinearInt8 } from '../../lib/gemm';
 import { reconstructionError } from '../../lib/compress/prune';
 import { quantize, QuantizedMatrix } from '../../lib/quant';
 import { f16ToF32, f32ToF16 } from '../../lib/reference/f16';
@@ -14,7 +15,7 @@ import { expectSameFloats, randomFloats } from '../helpers';
 
 const [n, k] = [16, 64];
 const w = randomFloats(n * k, 5, 0.7).map((v, i) => v + i * 1e-6);
-const FORMATS: GptqFormat[] = ['q8_0', 'q4_0', 'q4_1'];
+const FORMATS = ['q8_0', 'q4_0', 'q4_1'] as const;
 
 function calibrationOf(gram: Float64Array): LayerCalibration {
   return { name: 'test', n, k, rows: 1, sumSquares: Float64Array.from({ length: k }, (_, j) => gram[j * k + j]!), gram, activations: emptyStats() };
@@ -30,7 +31,7 @@ const correlated = (() => {
 })();
 
 /** Round-to-nearest of each weight against its block's scales as GPTQ stores them (f16 first). */
-function roundToNearest(format: GptqFormat): Float32Array {
+function roundToNearest(format: (typeof FORMATS)[number]): Float32Array {
   const out = new Float32Array(n * k), f16 = (v: number) => f16ToF32(f32ToF16(v)) as number;
   for (let b = 0; b < (n * k) / 32; b++) {
     const x = w.subarray(b * 32, (b + 1) * 32);
@@ -63,7 +64,10 @@ describe('gptqQuantize', () => {
   });
 
   it.each([
-    ['an unknown format', { format: 'q5_0', calibration: identity }, RangeError, /format: 'q8_0', 'q4_0' or 'q4_1'/],
+    ['an unknown format', { format: 'q5_0', calibration: identity }, RangeError, /format: 'q8_0', 'q4_0', 'q4_1', 'int8-block', 'nf4', 'int8'/],
+    ['a block size for a ggml format', { format: 'q4_0', calibration: identity, blockSize: 64 }, RangeError, /blockSize: no blockSize for q4_0/],
+    ['a block size that is not a power of two', { format: 'nf4', calibration: identity, blockSize: 48 }, RangeError, /blockSize: a power of two in \[32, 4096\]/],
+    ['an int8 block under 64', { format: 'int8-block', calibration: identity, blockSize: 32 }, RangeError, /blockSize: an integer in \[64, 4096\]/],
     ['no calibration', { format: 'q4_0' }, TypeError, /calibration: this layer's calibration/],
     ['another layer\'s calibration', { format: 'q4_0', calibration: { ...identity, n: 8 } }, RangeError, /a calibration of a 16×64 layer, received string "8×64"/],
     ['no Gram matrix', { format: 'q4_0', calibration: { ...identity, gram: null } }, RangeError, /a Gram matrix/],
@@ -78,5 +82,53 @@ describe('gptqQuantize', () => {
     const bad = w.slice();
     bad[7] = NaN;
     expect(() => gptqQuantize(bad, n, k, { format: 'q4_0', calibration: identity })).toThrow(/w\[7\]: a finite value/);
+  });
+});
+
+describe('gptqQuantize into int8-block, nf4 and per-channel int8', () => {
+  /** The form's own round-to-nearest quantizer: its bytes and the weights they stand for. */
+  const own = (format: 'int8-block' | 'nf4' | 'int8') => {
+    if (format === 'int8') {
+      const { weight, scale } = quantizeLinearInt8(w, n, k).toArrays();
+      return { bytes: new Uint8Array(weight.buffer), weights: Float32Array.from(weight, (q, i) => Math.fround(q * scale[Math.floor(i / k)]!)) };
+    }
+    const m = quantize(w, n, k, format === 'nf4' ? 'nf4' : 'int8', { blockSize: format === 'nf4' ? 32 : 64 });
+    return { bytes: m.toBytes(), weights: m.dequantize() };
+  };
+  const options = (format: 'int8-block' | 'nf4' | 'int8') => (format === 'int8' ? {} : { blockSize: format === 'nf4' ? 32 : 64 });
+
+  it.each(['int8-block', 'nf4', 'int8'] as const)('%s: an identity Hessian gives the form’s own quantizer, byte for byte, with or without act order', (format) => {
+    for (const actOrder of [false, true]) {
+      const g = gptqQuantize(w, n, k, { format, calibration: identity, actOrder, ...options(format) });
+      const want = own(format);
+      expect(g.bytes).toEqual(want.bytes);
+      expectSameFloats(g.dequantized, want.weights, { format, actOrder });
+    }
+  });
+
+  it.each(['int8-block', 'nf4', 'int8'] as GptqFormat[])('%s: no worse than round-to-nearest on correlated data; its matrix() multiplies by what it reports', (format) => {
+    const g = gptqQuantize(w, n, k, { format, calibration: correlated, ...options(format as never) });
+    expect(reconstructionError(w, g.dequantized, n, k, correlated)).toBeLessThanOrEqual(reconstructionError(w, own(format as never).weights, n, k, correlated));
+    const m = g.matrix();
+    if (m instanceof LinearInt8) {
+      const { weight, scale } = m.toArrays();
+      expectSameFloats(Float32Array.from(weight, (q, i) => Math.fround(q * scale[Math.floor(i / k)]!)), g.dequantized, { format });
+      expect(g.scales).toEqual(scale);
+    } else {
+      expectSameFloats(m.dequantize(), g.dequantized, { format });
+    }
+    m.dispose();
+  });
+
+  it('act order is deterministic, keeps a pruning mask, and on correlated data stays no worse than round-to-nearest', () => {
+    const mask = Uint8Array.from({ length: n * k }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    for (const format of ['q4_0', 'int8'] as const) {
+      const g = gptqQuantize(w, n, k, { format, calibration: correlated, actOrder: true, mask });
+      expect(gptqQuantize(w, n, k, { format, calibration: correlated, actOrder: true, mask }).bytes).toEqual(g.bytes);
+      expect(g.dequantized.every((v, i) => mask[i] || v === 0)).toBe(true);
+      const plain = gptqQuantize(w, n, k, { format, calibration: correlated, actOrder: true });
+      const rtn = format === 'q4_0' ? quantize(w, n, k, 'q4_0').dequantize() : own('int8').weights;
+      expect(reconstructionError(w, plain.dequantized, n, k, correlated)).toBeLessThanOrEqual(reconstructionError(w, rtn, n, k, correlated));
+    }
   });
 });

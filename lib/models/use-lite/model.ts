@@ -13,6 +13,7 @@
  * The ten dense layers are sparq Linears (any weight form); the rest is lib/nn/ops, native per tier.
  */
 import type { PackedF32Matrix } from '../../dense';
+import { LinearInt8 } from '../../gemm';
 import { Linear, totalByteLength, type FromWeightsOptions } from '../../nn/linear';
 import type { QuantizedMatrix } from '../../quant';
 import type { CsrMatrix } from '../../sparse';
@@ -54,15 +55,29 @@ export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float3
 /**
  * A layer's form, and optionally what to store instead of the file's weights: `weights` W [n×k]
  * (pruned, reconstructed, …) in that form, or a ready `matrix` (GPTQ's blocks, say), which the
- * model wraps with the layer's bias. Structured pruning of an FFN's hidden neurons keeps `rows` of
- * its first layer (with their biases) and the same `columns` of its second: smaller dense layers.
+ * model wraps with the layer's bias (a LinearInt8 is copied with it; the matrix stays the caller's
+ * to dispose then). Structured pruning of an FFN's hidden neurons keeps `rows` of
+ * its first layer (with their biases) and the same `columns` of its second: smaller dense layers;
+ * pruning attention heads keeps the same `heads` in a block's qkv and out layers.
  */
 export type LayerChoice = FromWeightsOptions & {
   weights?: Float32Array;
-  matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix;
+  matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix | LinearInt8;
   rows?: Int32Array;
   columns?: Int32Array;
+  /**
+   * Attention heads to keep (ascending), for layerN.qkv (their query, key and value rows) and
+   * layerN.out (their input columns) alike: structured pruning of whole heads.
+   */
+  heads?: Int32Array;
 };
+
+/** A layer over a ready matrix with the file's bias; a LinearInt8 holds its own, so it is rebuilt with it. */
+function wrapWithBias(matrix: NonNullable<LayerChoice['matrix']>, bias: Float32Array, precision: FromWeightsOptions['precision']): Linear {
+  if (!(matrix instanceof LinearInt8)) return Linear.wrap(matrix, { bias, precision });
+  const { weight, scale } = matrix.toArrays();
+  return Linear.wrap(LinearInt8.fromArrays(weight, scale, matrix.n, matrix.k, { bias, activations: matrix.activations ?? undefined }));
+}
 
 /** The layers whose rows (ffn1) or columns (ffn2) may be removed: an FFN's hidden neurons. */
 const STRUCTURED = new Set<UseLiteLayer>(['layer0.ffn1', 'layer0.ffn2', 'layer1.ffn1', 'layer1.ffn2']);
@@ -114,6 +129,8 @@ export class UseLite {
   readonly tokenizer: UseTokenizer;
   /** The ten dense layers by name. */
   readonly layers: ReadonlyMap<UseLiteLayer, Linear>;
+  /** Each attention block's heads and their width (heads·depth = the qkv layer's n/3). */
+  readonly attention: ReadonlyArray<{ heads: number; depth: number }>;
   readonly #embeddings: Tensor;
   readonly #inverseTimescales: Float32Array;
   readonly #blocks: [Block, Block];
@@ -130,20 +147,36 @@ export class UseLite {
     const floats = (name: string) => get(name).data as Float32Array;
     const scalar = (name: string) => get(name).data[0]!;
     // A kernel stored [in×out] (MatMul, or a 1×1 Conv2D's [1,1,in,out]) → Linear's W [out×in].
-    const dense = (name: UseLiteLayer, kernel: string, bias: string): Linear => {
+    const keptHeads = new Map<string, string>();
+    // depth: an attention layer's head width (qkv and out only).
+    const dense = (name: UseLiteLayer, kernel: string, bias: string, depth?: number): Linear => {
       const { shape, data } = get(kernel);
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      const { weights, matrix, rows, columns, ...choice } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      const { weights, matrix, heads, ...rest } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      let { rows, columns, ...choice } = rest;
+      if ((rows || columns) && !STRUCTURED.has(name)) fail('range', 'UseLite.withFormats', `${name}: rows/columns`, `only ${[...STRUCTURED].join(', ')} (an FFN's hidden neurons; heads for attention)`, name);
+      if (heads !== undefined) {
+        if (depth === undefined) fail('range', 'UseLite.withFormats', `${name}: heads`, 'only layer0/1.qkv and .out (attention layers)', name);
+        const d = name.endsWith('.qkv') ? n / 3 : k;
+        const all = d / depth;
+        if (!(heads instanceof Int32Array) || heads.length === 0) fail('type', 'UseLite.withFormats', `${name}: heads`, 'a non-empty Int32Array of head indices', heads);
+        heads.forEach((h, i) => {
+          if (!(h >= 0 && h < all) || (i > 0 && h <= heads[i - 1]!)) fail('range', 'UseLite.withFormats', `${name}: heads[${i}]`, `ascending head indices in [0, ${all})`, h);
+        });
+        const lanes = (offset: number) => [...heads].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i));
+        if (name.endsWith('.qkv')) rows = Int32Array.from([0, d, 2 * d].flatMap(lanes));
+        else columns = Int32Array.from(lanes(0));
+        keptHeads.set(name, heads.join(','));
+      }
       if (rows || columns) {
-        if (!STRUCTURED.has(name)) fail('range', 'UseLite.withFormats', `${name}: rows/columns`, `only ${[...STRUCTURED].join(', ')} (an FFN's hidden neurons)`, name);
         const kept = selectNeurons(weights ?? w, n, k, floats(bias), rows, columns);
         // A ready matrix already has the smaller shape; it takes the kept neurons' biases.
-        if (matrix) return Linear.wrap(matrix, { bias: kept.bias, precision: choice.precision });
+        if (matrix) return wrapWithBias(matrix, kept.bias, choice.precision);
         return Linear.fromWeights(kept.w, kept.n, kept.k, { ...choice, bias: kept.bias });
       }
-      if (matrix) return Linear.wrap(matrix, { bias: floats(bias), precision: choice.precision });
+      if (matrix) return wrapWithBias(matrix, floats(bias), choice.precision);
       return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
     const norm = (prefix: string): Norm => ({
@@ -156,13 +189,16 @@ export class UseLite {
       const own = `${GRAPH}Encode/Layer_${l}/TransformerLayer/`;
       const attention = `${VARIABLES}Layer_${l}/TransformerLayer/MultiheadAttention/`;
       const stacked = `${STACK}Layer_${l}/TransformerLayer/`;
-      layers.set(`layer${l}.qkv` as UseLiteLayer, dense(`layer${l}.qkv` as UseLiteLayer, `${attention}qkv_transform_single/kernel/part_0`, `${own}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`));
-      layers.set(`layer${l}.out` as UseLiteLayer, dense(`layer${l}.out` as UseLiteLayer, `${attention}output_transform_single/kernel/part_0`, `${own}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`));
+      const depth = scalar(`${stacked}MultiheadAttention/split_heads/split_last_dimension/Reshape/shape/3`);
+      layers.set(`layer${l}.qkv` as UseLiteLayer, dense(`layer${l}.qkv` as UseLiteLayer, `${attention}qkv_transform_single/kernel/part_0`, `${own}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`, depth));
+      layers.set(`layer${l}.out` as UseLiteLayer, dense(`layer${l}.out` as UseLiteLayer, `${attention}output_transform_single/kernel/part_0`, `${own}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`, depth));
+      if (keptHeads.get(`layer${l}.qkv`) !== keptHeads.get(`layer${l}.out`)) {
+        fail('range', 'UseLite.withFormats', `layer${l}.out: heads`, `the heads layer${l}.qkv keeps (${keptHeads.get(`layer${l}.qkv`) ?? 'all'})`, keptHeads.get(`layer${l}.out`) ?? 'all');
+      }
       if (l === 0) layers.set('layer0.residual', dense('layer0.residual', `${own}dense/kernel/ConcatPartitions/concat`, `${own}dense/bias/ConcatPartitions/concat`));
       layers.set(`layer${l}.ffn1` as UseLiteLayer, dense(`layer${l}.ffn1` as UseLiteLayer, `${stacked}FFN/conv1/Tensordot/Reshape_1`, `${own}FFN/conv1/bias/ConcatPartitions/concat`));
       layers.set(`layer${l}.ffn2` as UseLiteLayer, dense(`layer${l}.ffn2` as UseLiteLayer, `${stacked}FFN/conv2/Tensordot/Reshape_1`, `${own}FFN/conv2/bias/ConcatPartitions/concat`));
       const d = layers.get(`layer${l}.qkv` as UseLiteLayer)!.n / 3;
-      const depth = scalar(`${stacked}MultiheadAttention/split_heads/split_last_dimension/Reshape/shape/3`);
       blocks.push({
         attentionNorm: norm(`${own}layer_prepostprocess/layer_norm/`),
         ffnNorm: norm(`${own}FFN/layer_prepostprocess/layer_norm/`),
@@ -177,6 +213,7 @@ export class UseLite {
     layers.set('tanh', dense('tanh', 'module/Encoder_en/hidden_layers/tanh_layer_0/weights', 'module/Encoder_en/hidden_layers/tanh_layer_0/bias'));
     this.layers = layers;
     this.#blocks = blocks as [Block, Block];
+    this.attention = blocks.map((b, l) => ({ heads: b.heads, depth: layers.get(`layer${l}.out` as UseLiteLayer)!.k / b.heads }));
     this.#embeddings = get('module/Embeddings_en');
     this.#inverseTimescales = floats(`${STACK}Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1`);
     this.#eps = scalar(`${STACK}Layer_1/TransformerLayer/FFN/layer_prepostprocess/layer_norm/Cast/x`);

@@ -1,0 +1,74 @@
+/**
+ * The rows of `sparq demo`: USE-lite's dense layers in each weight form (no data needed), then the
+ * compression toolkit's methods, which calibrate on real sentences (lib/compress, each a recipe run
+ * by `compress`). The default demo shows a few of those; `sparq demo --methods` runs the whole
+ * comparison of docs/compress.md: every pruning criterion and pattern, structured pruning, every
+ * quantizer per format, static activation ranges, and mixed precision at q4_0's size.
+ */
+import type { Recipe } from '../compress/compress';
+import type { FormatChoice } from '../compress/mixed';
+import type { LayerFormats } from '../models/use-lite/model';
+import { magnitudeThreshold } from '../nn/prune';
+
+export type DemoVariant = [label: string, how: LayerFormats | { recipe: Recipe }];
+
+const pruned = (sparsity: number, format: 'csr' | 'csr-int8'): LayerFormats => (_, w) => ({ format, threshold: magnitudeThreshold(w, sparsity) });
+const steps = (...s: Recipe['steps']) => ({ recipe: { steps: s } });
+/** The candidates mixed precision chooses from (nf4 with larger blocks is what can go below q4_0). */
+const MIXED_FORMATS: FormatChoice[] = ['q4_0', 'q4_1', 'q8_0', 'int8', { format: 'nf4', blockSize: 128 }, { format: 'nf4', blockSize: 256 }];
+
+/** Every form a layer is stored in, from the file's weights alone. */
+export const FORM_VARIANTS: DemoVariant[] = [
+  ['f32', { format: 'f32' }],
+  ['int8 per-channel', { format: 'int8' }],
+  ['q8_0', { format: 'q8_0' }],
+  ['q4_0', { format: 'q4_0' }],
+  ['q4_1', { format: 'q4_1' }],
+  ['nf4', { format: 'nf4' }],
+  ['CSR, 50% pruned', pruned(0.5, 'csr')],
+  ['CSR, 70% pruned', pruned(0.7, 'csr')],
+  ['CSR, 90% pruned', pruned(0.9, 'csr')],
+  ['CSR int8, 70% pruned', pruned(0.7, 'csr-int8')],
+];
+
+/** What the default demo adds: the toolkit's strongest results, one or two per technique. */
+export const TOOLKIT_VARIANTS: DemoVariant[] = [
+  ['int8, static ranges (MSE)', steps({ quantize: { format: 'int8', activations: 'mse' } })],
+  ['int8, GPTQ', steps({ quantize: { method: 'gptq', format: 'int8' } })],
+  ['q4_0, GPTQ', steps({ quantize: { method: 'gptq', format: 'q4_0' } })],
+  ['mixed at q4_0 size, GPTQ', steps({ mixed: { budget: 'q4_0', formats: MIXED_FORMATS, method: 'gptq' } })],
+  ['CSR, 50% SparseGPT', steps({ prune: { criterion: 'sparsegpt', sparsity: 0.5 } })],
+  ['FFN neurons −25%, refit', steps({ neurons: { fraction: 0.25, refit: true } })],
+  ['heads −25%, refit', steps({ heads: { fraction: 0.25, refit: true } })],
+];
+
+/** `sparq demo --methods`: the whole comparison. */
+export function methodVariants(): DemoVariant[] {
+  const rows: DemoVariant[] = [['f32', { format: 'f32' }]];
+  const criteria = ['magnitude', 'wanda', 'sparsegpt'] as const;
+  for (const [pattern, prune] of [
+    ['50%', { sparsity: 0.5 }],
+    ['70%', { sparsity: 0.7 }],
+    ['90%', { sparsity: 0.9 }],
+    ['2:4', { n: 2, m: 4 }],
+    ['4:8', { n: 4, m: 8 }],
+  ] as const) {
+    for (const criterion of criteria) rows.push([`prune ${pattern} ${criterion}`, steps({ prune: { criterion, ...prune } })]);
+  }
+  for (const fraction of [0.25, 0.5]) {
+    for (const [unit, key] of [['FFN neurons', 'neurons'], ['heads', 'heads']] as const) {
+      for (const [how, options] of [['magnitude', { criterion: 'magnitude' }], ['activation', { criterion: 'activation' }], ['activation, refit', { criterion: 'activation', refit: true }]] as const) {
+        rows.push([`${unit} −${fraction * 100}% ${how}`, steps({ [key]: { fraction, ...options } } as Recipe['steps'][number])]);
+      }
+    }
+  }
+  for (const format of ['q8_0', 'q4_0', 'q4_1'] as const) {
+    for (const method of ['rtn', 'weighted', 'gptq'] as const) rows.push([`${format} ${method}`, steps({ quantize: { method, format } })]);
+  }
+  rows.push(['int8 rtn (dynamic)', steps({ quantize: { format: 'int8' } })]);
+  rows.push(['int8 gptq', steps({ quantize: { method: 'gptq', format: 'int8' } })]);
+  for (const range of ['minmax', 'percentile', 'mse', 'kl'] as const) rows.push([`int8 static ${range}`, steps({ quantize: { format: 'int8', activations: range } })]);
+  rows.push(['mixed at q4_0 size, rtn', steps({ mixed: { budget: 'q4_0', formats: MIXED_FORMATS } })]);
+  rows.push(['mixed at q4_0 size, gptq', steps({ mixed: { budget: 'q4_0', formats: MIXED_FORMATS, method: 'gptq' } })]);
+  return rows;
+}
