@@ -3,8 +3,11 @@
  * The demo itself is what `npm start` runs in CI; here only its argument handling.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FORM_VARIANTS, methodVariants, TOOLKIT_VARIANTS } from '../lib/cli/methods';
+import { checkRecipe } from '../lib/compress/compress';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -17,7 +20,17 @@ describe('sparq command', () => {
     const demo = run('demo', '--help');
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain('--full');
+    expect(demo.stdout).toContain('--methods');
     expect(run('embed', '-h').stdout).toContain('--format <form>');
+  });
+
+  it("the demo's rows: unique labels, every recipe valid (the shipped recipes too)", () => {
+    for (const rows of [[...FORM_VARIANTS, ...TOOLKIT_VARIANTS], methodVariants()]) {
+      expect(new Set(rows.map(([label]) => label)).size).toBe(rows.length);
+      for (const [, how] of rows) if (typeof how === 'object' && 'recipe' in how) expect(() => checkRecipe(how.recipe)).not.toThrow();
+    }
+    expect(methodVariants().length).toBeGreaterThan(40);
+    for (const file of readdirSync(path.join(__dirname, '../recipes'))) expect(() => checkRecipe(JSON.parse(readFileSync(path.join(__dirname, '../recipes', file), 'utf8')))).not.toThrow();
   });
 
   it('compress names a recipe it cannot read, with exit 1', () => {

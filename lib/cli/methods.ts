@@ -54,6 +54,7 @@ export function methodVariants(): DemoVariant[] {
     ['4:8', { n: 4, m: 8 }],
   ] as const) {
     for (const criterion of criteria) rows.push([`prune ${pattern} ${criterion}`, steps({ prune: { criterion, ...prune } })]);
+    if ('sparsity' in prune) rows.push([`prune ${pattern} magnitude, global`, steps({ prune: { criterion: 'magnitude', ...prune, scope: 'global' } })]);
   }
   for (const fraction of [0.25, 0.5]) {
     for (const [unit, key] of [['FFN neurons', 'neurons'], ['heads', 'heads']] as const) {

@@ -6,10 +6,11 @@
  *       { "prune": { "criterion": "wanda", "n": 2, "m": 4 } },
  *       { "quantize": { "method": "gptq", "format": "q4_0" } } ] }
  *
- *   prune      { criterion: magnitude | wanda | sparsegpt, sparsity | n & m, layers? }
+ *   prune      { criterion: magnitude | wanda | sparsegpt, sparsity | n & m, layers?, scope? }
  *              zeros weights (SparseGPT also reconstructs the rest); the layer is stored as CSR
  *              with 16-bit column indices (f32 values, or int8 values when a later quantize step
- *              asks for int8), or in a later quantize step's block format
+ *              asks for int8), or in a later quantize step's block format; scope 'global' (magnitude
+ *              with a sparsity) drops by one threshold across the layers instead of per layer
  *   neurons    { fraction, criterion?: activation | magnitude, refit? }
  *              removes that fraction of every FFN's hidden neurons (smaller dense layers); refit
  *              re-solves the second layer's kept columns by least squares on the calibration
@@ -36,6 +37,7 @@ import { LinearInt8 } from '../gemm';
 import { QuantizedMatrix } from '../quant';
 import type { LinearFormat } from '../nn/linear';
 import type { LayerChoice, UseLite, UseLiteLayer } from '../models/use-lite/model';
+import { magnitudeThreshold } from '../nn/prune';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
 import { gptqQuantize } from './gptq';
@@ -47,7 +49,7 @@ import { quantizeWeighted } from './scales';
 import { headScores, keepNeurons, neuronScores, refitColumns } from './structured';
 
 export type RecipeStep =
-  | { prune: { criterion?: PruneCriterion; sparsity?: number; n?: number; m?: number; layers?: string[] } }
+  | { prune: { criterion?: PruneCriterion; sparsity?: number; n?: number; m?: number; layers?: string[]; scope?: 'layer' | 'global' } }
   | { neurons: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
   | { heads: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
   | { quantize: QuantizeStep & { layers?: string[] } }
@@ -147,6 +149,22 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
     }
     if ('prune' in step) {
       const p = step.prune;
+      if (p.scope === 'global') {
+        // One magnitude threshold across the selected layers: each keeps what is larger than it.
+        if ((p.criterion ?? 'magnitude') !== 'magnitude' || p.sparsity === undefined) fail('range', 'compress', 'prune.scope', "'global' only with criterion magnitude and a sparsity", p.scope);
+        const names = selected(p.layers);
+        const all = new Float32Array(names.reduce((sum, name) => sum + working.get(name)!.w.length, 0));
+        names.reduce((at, name) => (all.set(working.get(name)!.w, at), at + working.get(name)!.w.length), 0);
+        const threshold = magnitudeThreshold(all, p.sparsity);
+        for (const name of names) {
+          const l = working.get(name)!;
+          l.w = l.w.map((v) => (Math.abs(v) > threshold ? v : 0));
+          l.pruned = true;
+          l.methods.push(`magnitude ${p.sparsity * 100}% (global threshold)`);
+        }
+        continue;
+      }
+      if (p.scope !== undefined && p.scope !== 'layer') fail('range', 'compress', 'prune.scope', "'layer' or 'global'", p.scope);
       for (const name of selected(p.layers)) {
         progress?.(`prune ${name}`, 0, 1);
         const l = working.get(name)!;

@@ -55,6 +55,19 @@ describe('compress', () => {
     small.dispose();
   });
 
+  it('magnitude with one global threshold: half of all weights go, unevenly across layers', () => {
+    const { model: sparse, report } = compress(model, { steps: [{ prune: { criterion: 'magnitude', sparsity: 0.5, scope: 'global' } }] }, texts);
+    const total = report.reduce((sum, r) => sum + r.n * r.k, 0);
+    const zeros = report.reduce((sum, r) => sum + r.sparsity * r.n * r.k, 0);
+    expect(zeros / total).toBeGreaterThanOrEqual(0.5);
+    expect(zeros / total).toBeLessThan(0.5001);
+    const spread = report.map((r) => r.sparsity);
+    expect(Math.max(...spread) - Math.min(...spread)).toBeGreaterThan(0.1);
+    expect(report[0]!.methods).toEqual(['magnitude 50% (global threshold)']);
+    sparse.dispose();
+    expect(() => compress(model, { steps: [{ prune: { criterion: 'wanda', sparsity: 0.5, scope: 'global' } }] }, texts)).toThrow(/prune.scope: 'global' only with criterion magnitude/);
+  });
+
   it('int8 with static activation ranges: each layer codes with its calibrated range, close to dynamic int8', () => {
     const { model: fixed, report } = compress(model, { steps: [{ quantize: { format: 'int8', activations: 'mse' } }] }, texts);
     const dynamic = model.withFormats({ format: 'int8' });
