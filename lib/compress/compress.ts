@@ -36,7 +36,7 @@
 import { LinearInt8 } from '../gemm';
 import { QuantizedMatrix } from '../quant';
 import type { LinearFormat } from '../nn/linear';
-import type { LayerChoice, UseLite, UseLiteLayer } from '../models/use-lite/model';
+import { headLanes, type LayerChoice, type UseLite, type UseLiteLayer } from '../models/use-lite/model';
 import { magnitudeThreshold } from '../nn/prune';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
@@ -178,10 +178,9 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
         const qkv = working.get(`layer${l}.qkv`)!, out = working.get(`layer${l}.out`)!, depth = out.depth!;
         if (qkv.pruned || out.pruned) fail('range', 'compress', 'heads', 'dense attention layers (heads before any prune step)', 'a pruned layer');
         const keep = keepNeurons(headScores(out.w, out.n, out.k, depth, { criterion, calibration: calibration.layer(`layer${l}.out`) }), fraction);
-        const d = out.k, lanes = (offset: number) => Int32Array.from([...keep].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i)));
-        const columns = lanes(0), rows = Int32Array.from([0, d, 2 * d].flatMap((o) => [...lanes(o)]));
+        const { rows, columns } = headLanes(keep, depth, out.k);
         out.w = refit ? refitColumns(out.w, out.n, out.k, columns, calibration.layer(`layer${l}.out`)) : selectColumns(out.w, out.n, out.k, columns);
-        qkv.w = Float32Array.from({ length: rows.length * qkv.k }, (_, i) => qkv.w[rows[Math.floor(i / qkv.k)]! * qkv.k + (i % qkv.k)]!);
+        qkv.w = selectRows(qkv.w, qkv.k, rows);
         qkv.n = rows.length;
         out.k = columns.length;
         qkv.heads = out.heads = compose(out.heads, keep);
@@ -194,7 +193,7 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
         const scores = neuronScores(b.w, b.n, b.k, criterion === 'activation' ? { calibration: calibration.layer(consumer) } : { criterion, w1: a.w });
         const keep = keepNeurons(scores, fraction);
         // The kept neurons' weights: rows of the producer, columns of the consumer.
-        a.w = Float32Array.from({ length: keep.length * a.k }, (_, i) => a.w[keep[Math.floor(i / a.k)]! * a.k + (i % a.k)]!);
+        a.w = selectRows(a.w, a.k, keep);
         b.w = refit ? refitColumns(b.w, b.n, b.k, keep, calibration.layer(consumer)) : selectColumns(b.w, b.n, b.k, keep);
         a.rows = compose(a.rows, keep);
         b.columns = compose(b.columns, keep);
@@ -283,6 +282,11 @@ function quantizeLayer(name: string, l: Working, q: QuantizeStep, calibration: C
   l.choice = { matrix: QuantizedMatrix.fromBytes(q.format, l.n, l.k, result.bytes) };
 }
 
+/** The given rows of W [·×k]. */
+function selectRows(w: Float32Array, k: number, rows: Int32Array): Float32Array {
+  return Float32Array.from({ length: rows.length * k }, (_, i) => w[rows[Math.floor(i / k)]! * k + (i % k)]!);
+}
+
 /** The given columns of W [n×k]. */
 function selectColumns(w: Float32Array, n: number, k: number, columns: Int32Array): Float32Array {
   return Float32Array.from({ length: n * columns.length }, (_, i) => w[Math.floor(i / columns.length) * k + columns[i % columns.length]!]!);
@@ -299,9 +303,9 @@ function expand(w: Float32Array, l: Working, n: number, k: number): Float32Array
   const out = new Float32Array(n * k);
   let rows = l.rows ?? Int32Array.from({ length: n }, (_, i) => i), columns = l.columns ?? Int32Array.from({ length: k }, (_, j) => j);
   if (l.heads) {
-    const depth = l.depth!, lanes = (offset: number) => [...l.heads!].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i));
-    if (l.role === 'qkv') rows = Int32Array.from([0, n / 3, (2 * n) / 3].flatMap(lanes));
-    else columns = Int32Array.from(lanes(0));
+    const lanes = headLanes(l.heads, l.depth!, l.role === 'qkv' ? n / 3 : k);
+    if (l.role === 'qkv') rows = lanes.rows;
+    else columns = lanes.columns;
   }
   rows.forEach((i, a) => columns.forEach((j, b) => (out[i * k + j] = w[a * columns.length + b]!)));
   return out;

@@ -13,7 +13,7 @@
  */
 import { f16ToF32, f32ToF16 } from '../reference/f16';
 import { NF4_CODES, NF4_THRESHOLDS } from '../reference/quant';
-import { roundHalfEven } from '../reference/round';
+import { clamp, roundHalfEven } from '../reference/round';
 
 export type GridFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'int8-block' | 'nf4' | 'int8';
 export const GRID_FORMATS: readonly GridFormat[] = ['q8_0', 'q4_0', 'q4_1', 'int8-block', 'nf4', 'int8'];
@@ -37,8 +37,7 @@ export interface Grid {
 
 const f32 = Math.fround;
 /** f32 → f16 → f32: a scale as ggml stores it. */
-const asF16 = (v: number) => f16ToF32(f32ToF16(v)) as number;
-const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
+export const asF16 = (v: number) => f16ToF32(f32ToF16(v)) as number;
 
 function absMax(x: ArrayLike<number>): { amax: number; extreme: number } {
   let amax = 0, extreme = 0;

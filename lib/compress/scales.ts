@@ -18,6 +18,7 @@
 import { quantize } from '../quant';
 import { f16ToF32, f32ToF16 } from '../reference/f16';
 import { count, fail, int, options, typed } from '../validate';
+import { asF16 } from './grids';
 
 export type WeightedFormat = 'q8_0' | 'q4_0' | 'q4_1';
 
@@ -36,7 +37,6 @@ const BLOCK = 32;
 const BYTES: Record<WeightedFormat, number> = { q8_0: 34, q4_0: 18, q4_1: 20 };
 const HEADER: Record<WeightedFormat, number> = { q8_0: 2, q4_0: 2, q4_1: 4 };
 const f32 = Math.fround;
-const asF16 = (v: number) => f16ToF32(f32ToF16(v)) as number;
 
 interface Candidate {
   d: number;

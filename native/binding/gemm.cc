@@ -111,6 +111,20 @@ float activationScale(const Napi::CallbackInfo& info, size_t i, const char* fn) 
   return float(v);
 }
 
+// The optional trailing arguments both layer constructors take, from index `at`: bias (n floats or
+// undefined), then a static activation range (scale, zero point), both absent for dynamic rows.
+void readBiasAndRange(const Napi::CallbackInfo& info, size_t at, const char* fn, int n, LinearInt8& layer) {
+  if (!info[at].IsUndefined()) {
+    const float* bias = typedArray<float>(info, at, fn, "bias", napi_float32_array, uint64_t(n));
+    layer.bias.assign(bias, bias + n);
+  }
+  if (info.Length() > at + 1 && !info[at + 1].IsUndefined()) {
+    layer.staticActivations = true;
+    layer.activationScale = activationScale(info, at + 1, fn);
+    layer.activationZeroPoint = int32_t(integer(info, at + 2, fn, "activations.zeroPoint", 0, 255));
+  }
+}
+
 // quantizeLinearInt8(w: Float32Array, n, k, bias: Float32Array | undefined,
 //                    activationScale?: number, activationZeroPoint?: number) → handle
 Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
@@ -119,15 +133,7 @@ Napi::Value QuantizeLinearInt8(const Napi::CallbackInfo& info) {
   const int k = int(integer(info, 2, fn, "k", 1, kMaxK));
   const float* w = typedArray<float>(info, 0, fn, "w", napi_float32_array, uint64_t(n) * uint64_t(k));
   auto layer = std::make_shared<LinearInt8>();
-  if (!info[3].IsUndefined()) {
-    const float* bias = typedArray<float>(info, 3, fn, "bias", napi_float32_array, uint64_t(n));
-    layer->bias.assign(bias, bias + n);
-  }
-  if (info.Length() > 4 && !info[4].IsUndefined()) {
-    layer->staticActivations = true;
-    layer->activationScale = activationScale(info, 4, fn);
-    layer->activationZeroPoint = int32_t(integer(info, 5, fn, "activations.zeroPoint", 0, 255));
-  }
+  readBiasAndRange(info, 3, fn, n, *layer);
   std::vector<int8_t> q(size_t(n) * size_t(k));
   layer->scale.resize(n);
   if (!quantizeWeightsS8(w, n, k, q.data(), layer->scale.data()))
@@ -157,15 +163,7 @@ Napi::Value LinearInt8FromArrays(const Napi::CallbackInfo& info) {
     if (!(layer->scale[j] > 0.0f) || !std::isfinite(layer->scale[j]))
       throwRange(info.Env(), std::string(fn) + ": expected scale: positive finite values, received " + std::to_string(layer->scale[j]) + " at index " + std::to_string(j));
   }
-  if (!info[4].IsUndefined()) {
-    const float* bias = typedArray<float>(info, 4, fn, "bias", napi_float32_array, uint64_t(n));
-    layer->bias.assign(bias, bias + n);
-  }
-  if (info.Length() > 5 && !info[5].IsUndefined()) {
-    layer->staticActivations = true;
-    layer->activationScale = activationScale(info, 5, fn);
-    layer->activationZeroPoint = int32_t(integer(info, 6, fn, "activations.zeroPoint", 0, 255));
-  }
+  readBiasAndRange(info, 4, fn, n, *layer);
   layer->weight = std::make_shared<PackedInt8>(q.data(), n, k);
   layer->weight->packedFor(int8GemmKernel());
   return wrap(info.Env(), layer, "LinearInt8");

@@ -72,6 +72,15 @@ export type LayerChoice = FromWeightsOptions & {
   heads?: Int32Array;
 };
 
+/**
+ * The qkv rows (their query, key and value lanes) and out columns of the given heads, each `depth`
+ * wide, in a block of width d = heads·depth.
+ */
+export function headLanes(heads: ArrayLike<number>, depth: number, d: number): { rows: Int32Array; columns: Int32Array } {
+  const lanes = (offset: number) => Array.from(heads).flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i));
+  return { rows: Int32Array.from([0, d, 2 * d].flatMap(lanes)), columns: Int32Array.from(lanes(0)) };
+}
+
 /** A layer over a ready matrix with the file's bias; a LinearInt8 holds its own, so it is rebuilt with it. */
 function wrapWithBias(matrix: NonNullable<LayerChoice['matrix']>, bias: Float32Array, precision: FromWeightsOptions['precision']): Linear {
   if (!(matrix instanceof LinearInt8)) return Linear.wrap(matrix, { bias, precision });
@@ -165,9 +174,9 @@ export class UseLite {
         heads.forEach((h, i) => {
           if (!(h >= 0 && h < all) || (i > 0 && h <= heads[i - 1]!)) fail('range', 'UseLite.withFormats', `${name}: heads[${i}]`, `ascending head indices in [0, ${all})`, h);
         });
-        const lanes = (offset: number) => [...heads].flatMap((h) => Array.from({ length: depth }, (_, i) => offset + h * depth + i));
-        if (name.endsWith('.qkv')) rows = Int32Array.from([0, d, 2 * d].flatMap(lanes));
-        else columns = Int32Array.from(lanes(0));
+        const lanes = headLanes(heads, depth, d);
+        if (name.endsWith('.qkv')) rows = lanes.rows;
+        else columns = lanes.columns;
         keptHeads.set(name, heads.join(','));
       }
       if (rows || columns) {
