@@ -29,6 +29,7 @@ const { summary } = require('./targets');
 const sparseSuites = require('./sparse-suites');
 const poolSuites = require('./pool-suites');
 const modelSuites = require('./model-suites');
+const lowRankSuites = require('./lowrank-suites');
 
 // ---------------------------------------------------------------------------
 
@@ -72,6 +73,8 @@ async function main() {
     ortSessionOptions, ortBefore, sparqBefore, restoreSparqDefaults, findResult, aliases, quantPeers });
   // Where the pool's workers run (pool-suites.js): interleaved rounds per pinning mode and machine load.
   await poolSuites.run({ args, sparq, ort, quantPeers, ortSessionOptions, progress });
+  // Low-rank layers against the dense ones they replace: the break-even ranks (lowrank-suites.js).
+  await lowRankSuites.run({ args, sparq, progress });
   // Universal Sentence Encoder-lite end to end against its own runtime (model-suites.js).
   await modelSuites.run({ args, sparq, progress });
   const targets = summary(defaultTier);

@@ -78,10 +78,12 @@ export {
   totalByteLength,
   type ForwardOptions,
   type FromWeightsOptions,
+  type LinearForm,
   type LinearFormat,
   type WrapOptions,
 } from './nn/linear';
 /** The transformer ops beside the matmuls (layer norm, softmax, activations, attention, …), native per tier. */
+export { LowRankLinear, type FactorOptions } from './nn/lowrank';
 export * as ops from './nn/ops';
 export { lastOpsKernel, UNARY_OPS, type UnaryOp } from './nn/ops';
 export {
@@ -126,6 +128,24 @@ export {
   type SensitivityOptions,
 } from './compress/mixed';
 export { GRID_FORMATS, type GridFormat } from './compress/grids';
+export { jacobiSvd, randomizedSvd, type RandomizedSvdOptions, type Svd } from './compress/svd';
+export {
+  breakEvenRank,
+  chooseRank,
+  decompose,
+  energyByRank,
+  factorsAt,
+  LOW_RANK_METHODS,
+  lowRankFactor,
+  lowRankProduct,
+  outputError,
+  type Decomposition,
+  type DecomposeOptions,
+  type LowRankFactors,
+  type LowRankMethod,
+  type LowRankOptions,
+  type RankOptions,
+} from './compress/lowrank';
 export {
   addToStats,
   chooseActivationRange,

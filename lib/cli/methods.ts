@@ -3,7 +3,8 @@
  * compression toolkit's methods, which calibrate on real sentences (lib/compress, each a recipe run
  * by `compress`). The default demo shows a few of those; `sparq demo --methods` runs the whole
  * comparison of docs/compress.md: every pruning criterion and pattern, structured pruning, every
- * quantizer per format, static activation ranges, and mixed precision at q4_0's size.
+ * quantizer per format, static activation ranges, mixed precision at q4_0's size, and low-rank
+ * factorization by each method at 75% and 50% of the weights.
  */
 import type { Recipe } from '../compress/compress';
 import type { FormatChoice } from '../compress/mixed';
@@ -40,6 +41,7 @@ export const TOOLKIT_VARIANTS: DemoVariant[] = [
   ['CSR, 50% SparseGPT', steps({ prune: { criterion: 'sparsegpt', sparsity: 0.5 } })],
   ['FFN neurons −25%, refit', steps({ neurons: { fraction: 0.25, refit: true } })],
   ['heads −25%, refit', steps({ heads: { fraction: 0.25, refit: true } })],
+  ['low rank 75%, whitened', steps({ lowRank: { method: 'whiten', fraction: 0.75 } })],
 ];
 
 /** `sparq demo --methods`: the whole comparison. */
@@ -71,5 +73,9 @@ export function methodVariants(): DemoVariant[] {
   for (const range of ['minmax', 'percentile', 'mse', 'kl'] as const) rows.push([`int8 static ${range}`, steps({ quantize: { format: 'int8', activations: range } })]);
   rows.push(['mixed at q4_0 size, rtn', steps({ mixed: { budget: 'q4_0', formats: MIXED_FORMATS } })]);
   rows.push(['mixed at q4_0 size, gptq', steps({ mixed: { budget: 'q4_0', formats: MIXED_FORMATS, method: 'gptq' } })]);
+  for (const fraction of [0.75, 0.5]) {
+    for (const method of ['svd', 'asvd', 'whiten'] as const) rows.push([`low rank ${fraction * 100}% ${method}`, steps({ lowRank: { method, fraction } })]);
+  }
+  rows.push(['low rank 75% whiten, q8_0 gptq', steps({ lowRank: { fraction: 0.75 } }, { quantize: { method: 'gptq', format: 'q8_0' } })]);
   return rows;
 }

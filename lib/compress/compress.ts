@@ -24,6 +24,9 @@
  *              (importance-weighted scales): q8_0, q4_0, q4_1. A GPTQ step on a pruned layer keeps
  *              its zeros (every form but q4_1 stores them exactly; the blocks are dense, so the
  *              zeros save no bytes there)
+ *   lowRank    { method?: svd | asvd | whiten, rank | energy | error | fraction, rankMultiple?, layers? }
+ *              each layer as two smaller ones (LowRankLinear; lib/compress/lowrank-step.ts); only
+ *              quantize steps may follow, and they store both factors (rtn or gptq)
  *   mixed      { budget: bytes | a candidate's name, formats?, method?: rtn | gptq }
  *              a form per layer from measured sensitivity (lib/compress/mixed.ts) with the total
  *              within the budget ("q4_0": the bytes every layer would take as q4_0); gptq writes
@@ -35,8 +38,8 @@
  */
 import { LinearInt8 } from '../gemm';
 import { QuantizedMatrix } from '../quant';
-import type { LinearFormat } from '../nn/linear';
-import { headLanes, type LayerChoice, type UseLite, type UseLiteLayer } from '../models/use-lite/model';
+import type { LinearForm, LinearFormat } from '../nn/linear';
+import { headLanes, type UseLite, type UseLiteLayer } from '../models/use-lite/model';
 import { magnitudeThreshold } from '../nn/prune';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
@@ -47,13 +50,16 @@ import { allocateFormats, layerSensitivity, type FormatChoice } from './mixed';
 import { chooseActivationRange, type RangeMethod } from './ranges';
 import { quantizeWeighted } from './scales';
 import { headScores, keepNeurons, neuronScores, refitColumns } from './structured';
+import { applyLowRank, quantizeFactors, type LowRankStep } from './lowrank-step';
+import { compose, expand, selectColumns, selectRows, type Working } from './working';
 
 export type RecipeStep =
   | { prune: { criterion?: PruneCriterion; sparsity?: number; n?: number; m?: number; layers?: string[]; scope?: 'layer' | 'global' } }
   | { neurons: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
   | { heads: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
   | { quantize: QuantizeStep & { layers?: string[] } }
-  | { mixed: { budget: number | string; formats?: FormatChoice[]; method?: 'rtn' | 'gptq' } };
+  | { mixed: { budget: number | string; formats?: FormatChoice[]; method?: 'rtn' | 'gptq' } }
+  | { lowRank: LowRankStep };
 
 interface QuantizeStep {
   method?: 'rtn' | 'gptq' | 'weighted';
@@ -75,7 +81,7 @@ export interface LayerReport {
   n: number;
   k: number;
   methods: string[];
-  format: LinearFormat;
+  format: LinearForm;
   /** Fraction of zero weights in what the layer multiplies by. */
   sparsity: number;
   bytes: number;
@@ -95,20 +101,7 @@ export interface CompressOptions {
 
 const FFN_PAIRS: Array<[UseLiteLayer, UseLiteLayer]> = [['layer0.ffn1', 'layer0.ffn2'], ['layer1.ffn1', 'layer1.ffn2']];
 
-interface Working {
-  w: Float32Array;
-  n: number;
-  k: number;
-  rows?: Int32Array;
-  columns?: Int32Array;
-  /** Attention layers: which one, the heads kept, and their width. */
-  role?: 'qkv' | 'out';
-  heads?: Int32Array;
-  depth?: number;
-  pruned: boolean;
-  methods: string[];
-  choice?: LayerChoice;
-}
+const STEPS = ['prune', 'neurons', 'heads', 'quantize', 'mixed', 'lowRank'];
 
 /** Validates a recipe (plain JSON) and names the first thing wrong in it. */
 export function checkRecipe(recipe: unknown): Recipe {
@@ -118,8 +111,8 @@ export function checkRecipe(recipe: unknown): Recipe {
   }
   (recipe as Recipe).steps.forEach((step, i) => {
     const keys = step && typeof step === 'object' ? Object.keys(step) : [];
-    if (keys.length !== 1 || !['prune', 'neurons', 'heads', 'quantize', 'mixed'].includes(keys[0]!)) {
-      fail('type', fn, `recipe.steps[${i}]`, 'one of { prune: … }, { neurons: … }, { heads: … }, { quantize: … }, { mixed: … }', step);
+    if (keys.length !== 1 || !STEPS.includes(keys[0]!)) {
+      fail('type', fn, `recipe.steps[${i}]`, `one of ${STEPS.map((key) => `{ ${key}: … }`).join(', ')}`, step);
     }
   });
   return recipe as Recipe;
@@ -147,7 +140,12 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
       current = next;
       calibration = calibrate(current, inputs, { onProgress: (d, t) => progress?.(`calibrate (step ${s + 1})`, d, t) });
     }
-    if ('prune' in step) {
+    if (!('quantize' in step) && !('lowRank' in step) && [...working.values()].some((l) => l.lowRank)) {
+      fail('range', 'compress', `recipe.steps[${s}]`, 'only quantize or lowRank steps after a lowRank step', Object.keys(step)[0]);
+    }
+    if ('lowRank' in step) {
+      applyLowRank(step.lowRank, selected(step.lowRank.layers), working, calibration, progress);
+    } else if ('prune' in step) {
       const p = step.prune;
       if (p.scope === 'global') {
         // One magnitude threshold across the selected layers: each keeps what is larger than it.
@@ -220,14 +218,17 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
         progress?.(`quantize ${name}`, 0, 1);
         const l = working.get(name)!;
         l.methods.push(`${q.method ?? 'rtn'} ${q.format}`);
-        quantizeLayer(name, l, q, calibration);
+        if (l.lowRank) quantizeFactors(name, l, q, calibration.layer(name));
+        else quantizeLayer(name, l, q, calibration);
       }
     }
   }
   current.dispose();
   const compressed = rebuild(model, working, true);
   // The model copied each LinearInt8 with its bias (see LayerChoice); the originals go now.
-  for (const l of working.values()) if (l.choice?.matrix instanceof LinearInt8) l.choice.matrix.dispose();
+  for (const l of working.values()) {
+    for (const matrix of [l.choice?.matrix, l.lowRank?.factors?.[1].matrix]) if (matrix instanceof LinearInt8) matrix.dispose();
+  }
   const report: LayerReport[] = [];
   for (const [name, layer] of compressed.layers) {
     const l = working.get(name)!;
@@ -282,40 +283,15 @@ function quantizeLayer(name: string, l: Working, q: QuantizeStep, calibration: C
   l.choice = { matrix: QuantizedMatrix.fromBytes(q.format, l.n, l.k, result.bytes) };
 }
 
-/** The given rows of W [·×k]. */
-function selectRows(w: Float32Array, k: number, rows: Int32Array): Float32Array {
-  return Float32Array.from({ length: rows.length * k }, (_, i) => w[rows[Math.floor(i / k)]! * k + (i % k)]!);
-}
-
-/** The given columns of W [n×k]. */
-function selectColumns(w: Float32Array, n: number, k: number, columns: Int32Array): Float32Array {
-  return Float32Array.from({ length: n * columns.length }, (_, i) => w[Math.floor(i / columns.length) * k + columns[i % columns.length]!]!);
-}
-
-/** Indices `keep` of a selection that already kept `before` (or all). */
-function compose(before: Int32Array | undefined, keep: Int32Array): Int32Array {
-  return before ? Int32Array.from(keep, (i) => before[i]!) : keep;
-}
-
-/** The layer's working weights at the file's shape [n×k], removed rows and columns (neurons, heads) as zeros. */
-function expand(w: Float32Array, l: Working, n: number, k: number): Float32Array {
-  if (!l.rows && !l.columns && !l.heads) return w;
-  const out = new Float32Array(n * k);
-  let rows = l.rows ?? Int32Array.from({ length: n }, (_, i) => i), columns = l.columns ?? Int32Array.from({ length: k }, (_, j) => j);
-  if (l.heads) {
-    const lanes = headLanes(l.heads, l.depth!, l.role === 'qkv' ? n / 3 : k);
-    if (l.role === 'qkv') rows = lanes.rows;
-    else columns = lanes.columns;
-  }
-  rows.forEach((i, a) => columns.forEach((j, b) => (out[i * k + j] = w[a * columns.length + b]!)));
-  return out;
-}
-
 /** The model with every layer's working weights: f32 while compressing, the chosen storage at the end. */
 function rebuild(model: UseLite, working: Map<string, Working>, final: boolean): UseLite {
   return model.withFormats((name, _w, n, k) => {
     const l = working.get(name)!;
     const select = { rows: l.rows, columns: l.columns, heads: l.heads };
+    if (final && l.lowRank) {
+      const { rank, first, second, factors } = l.lowRank;
+      return { lowRank: { rank, first: factors?.[0] ?? { weights: first }, second: factors?.[1] ?? { weights: second } }, ...select };
+    }
     if (final && l.choice?.matrix) return { matrix: l.choice.matrix, ...select };
     const format: LinearFormat = final ? (l.choice?.format ?? (l.pruned ? 'csr' : 'f32')) : 'f32';
     // CSR with 16-bit column indices where they fit: 3 or 6 bytes per kept weight instead of 5 or 8.

@@ -11,6 +11,7 @@
  *                 QuantizedMatrix (blocks along k)          matmulQuantized ('int8' or 'f32' precision)
  *   'csr'         CsrMatrix, f32 values                     linearSparse
  *   'csr-int8'    CsrMatrix, int8 values, a scale per row   linearSparse
+ *   'lowrank'     two Linears A [r×k], B [n×r] (any forms)   A then B (lib/nn/lowrank.ts, not built by fromWeights)
  */
 import { LinearInt8, linearInt8, linearInt8Async, quantizeLinearInt8, type ActivationRange } from '../gemm';
 import { linearF32, linearF32Async, packF32, PackedF32Matrix } from '../dense';
@@ -20,6 +21,8 @@ import type { Precision, QuantFormat } from '../formats';
 import { count, fail, int, options, typed } from '../validate';
 
 export type LinearFormat = 'f32' | 'int8' | 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8-block' | 'csr' | 'csr-int8';
+/** What a Linear's `format` says: a single-matrix form above, or two layers in one (lib/nn/lowrank.ts). */
+export type LinearForm = LinearFormat | 'lowrank';
 
 export interface FromWeightsOptions {
   /** Added to every output row: n values (copied). */
@@ -57,7 +60,7 @@ export abstract class Linear {
   /** Input features (columns of W). */
   readonly k: number;
   /** The weight form. */
-  abstract readonly format: LinearFormat;
+  abstract readonly format: LinearForm;
   /** Bytes of the stored weight (codes, scales, indices), without the bias. */
   abstract readonly weightBytes: number;
   readonly #bias: Float32Array | null;

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkRecipe, compress } from '../../lib/compress/compress';
 import { calibrationSentences } from '../../lib/eval/evaluate';
 import type { LinearInt8 } from '../../lib/gemm';
+import { LowRankLinear } from '../../lib/nn/lowrank';
 import { loadUseLite, type UseLite, type UseLiteLayer } from '../../lib/models/use-lite/model';
 
 describe('compress', () => {
@@ -85,7 +86,41 @@ describe('compress', () => {
     dynamic.dispose();
   });
 
+  it('low rank (whitened) then GPTQ q8_0: two q8_0 layers per chosen layer, within their byte count', () => {
+    const layers = ['layer0.ffn1', 'layer1.ffn2'];
+    const { model: small, report } = compress(model, { steps: [{ lowRank: { rank: 64, layers } }, { quantize: { method: 'gptq', format: 'q8_0', layers } }] }, texts);
+    for (const r of report) {
+      if (!layers.includes(r.layer)) {
+        expect(r.format, r.layer).toBe('f32');
+        continue;
+      }
+      const layer = small.layers.get(r.layer as UseLiteLayer) as LowRankLinear;
+      expect(layer).toBeInstanceOf(LowRankLinear);
+      expect([layer.rank, layer.first.format, layer.second.format]).toEqual([64, 'q8_0', 'q8_0']);
+      expect(r.methods).toEqual(['low-rank whiten r=64 (energy ' + r.methods[0]!.split('(energy ')[1], 'gptq q8_0']);
+      // (n + k)·64 weights in q8_0 blocks (34 bytes per 32) and the bias.
+      expect(r.bytes).toBe(((r.n + r.k) * 64 * 34) / 32 + 4 * r.n);
+      expect(r.reconstructionError).toBeGreaterThan(0.05);
+      expect(r.reconstructionError).toBeLessThan(0.6);
+    }
+    small.dispose();
+  });
+
+  it('low rank by a fraction of the weights: ranks allocated across layers, multiples of 32, within the budget', () => {
+    const layers = ['layer0.qkv', 'layer0.out', 'layer1.ffn1'];
+    const { model: small, report } = compress(model, { steps: [{ lowRank: { method: 'svd', fraction: 0.25, layers } }] }, texts);
+    const chosen = report.filter((r) => layers.includes(r.layer));
+    const weights = chosen.reduce((sum, r) => sum + (small.layers.get(r.layer as UseLiteLayer) as LowRankLinear).weightBytes / 4, 0);
+    expect(weights).toBeLessThanOrEqual(0.25 * chosen.reduce((sum, r) => sum + r.n * r.k, 0));
+    for (const r of chosen) expect((small.layers.get(r.layer as UseLiteLayer) as LowRankLinear).rank % 32).toBe(0);
+    small.dispose();
+  });
+
   it('refuses recipes that make no sense, naming the step', () => {
+    expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { lowRank: { rank: 32 } }] }, texts)).toThrow(/layer0.qkv: lowRank: a dense f32 layer \(low rank before any prune, quantize or lowRank step\)/);
+    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, layers: ['tanh'] } }, { prune: { sparsity: 0.5 } }] }, texts)).toThrow(/recipe.steps\[1\]: only quantize or lowRank steps after a lowRank step/);
+    expect(() => compress(model, { steps: [{ lowRank: { rank: 30, layers: ['tanh'] } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/tanh: quantize.format: a form whose block divides the rank 30/);
+    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, energy: 0.9 } }] }, texts)).toThrow(/lowRank: exactly one of rank, energy, error, fraction/);
     expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'q4_0', activations: 'mse' } }] }, texts)).toThrow(/quantize.activations: only with method 'rtn' and format 'int8'/);
     expect(() => checkRecipe({ steps: [] })).toThrow(/recipe: \{ steps: \[ … \] \} with at least one step/);
     expect(() => checkRecipe({ steps: [{ shrink: {} }] })).toThrow(/recipe.steps\[0\]: one of \{ prune: … \}/);

@@ -15,6 +15,7 @@
 import type { PackedF32Matrix } from '../../dense';
 import { LinearInt8 } from '../../gemm';
 import { Linear, totalByteLength, type FromWeightsOptions } from '../../nn/linear';
+import { LowRankLinear } from '../../nn/lowrank';
 import type { QuantizedMatrix } from '../../quant';
 import type { CsrMatrix } from '../../sparse';
 import { add, attention, embeddingGather, layerNorm, meanPool, relu, tanh } from '../../nn/ops';
@@ -70,7 +71,16 @@ export type LayerChoice = FromWeightsOptions & {
    * layerN.out (their input columns) alike: structured pruning of whole heads.
    */
   heads?: Int32Array;
+  /**
+   * Store the layer as two (lib/nn/lowrank.ts): `first` [rank×k] then `second` [n×rank] with the
+   * layer's bias, each as weights in a form or a ready matrix. With rows/columns/heads the factors
+   * already have the smaller shape.
+   */
+  lowRank?: { rank: number; first: Factor; second: Factor };
 };
+
+/** One factor of a low-rank layer: f32 `weights` stored in the given form, or a ready `matrix`. */
+export type Factor = Omit<FromWeightsOptions, 'bias'> & { weights?: Float32Array; matrix?: LayerChoice['matrix'] };
 
 /**
  * The qkv rows (their query, key and value lanes) and out columns of the given heads, each `depth`
@@ -86,6 +96,22 @@ function wrapWithBias(matrix: NonNullable<LayerChoice['matrix']>, bias: Float32A
   if (!(matrix instanceof LinearInt8)) return Linear.wrap(matrix, { bias, precision });
   const { weight, scale } = matrix.toArrays();
   return Linear.wrap(LinearInt8.fromArrays(weight, scale, matrix.n, matrix.k, { bias, activations: matrix.activations ?? undefined }));
+}
+
+/** A low-rank layer from its factors (see LayerChoice.lowRank); the bias goes to the second. */
+function lowRankLayer({ rank, first, second }: NonNullable<LayerChoice['lowRank']>, n: number, k: number, bias: Float32Array): Linear {
+  const build = ({ weights, matrix, ...form }: Factor, rows: number, cols: number, b: Float32Array | undefined): Linear => {
+    if (matrix) return b ? wrapWithBias(matrix, b, form.precision) : Linear.wrap(matrix, { precision: form.precision });
+    if (!weights) return fail('range', 'UseLite.withFormats', 'lowRank factor', 'weights or a matrix', weights);
+    return Linear.fromWeights(weights, rows, cols, { ...form, bias: b });
+  };
+  const a = build(first, rank, k, undefined);
+  try {
+    return LowRankLinear.fromLayers(a, build(second, n, rank, bias));
+  } catch (error) {
+    a.dispose();
+    throw error;
+  }
 }
 
 /** The layers whose rows (ffn1) or columns (ffn2) may be removed: an FFN's hidden neurons. */
@@ -163,7 +189,7 @@ export class UseLite {
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
-      const { weights, matrix, heads, ...rest } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
+      const { weights, matrix, heads, lowRank, ...rest } = typeof linear === 'function' ? linear(name, w, n, k) : (linear as LayerChoice);
       let { rows, columns, ...choice } = rest;
       if ((rows || columns) && !STRUCTURED.has(name)) fail('range', 'UseLite.withFormats', `${name}: rows/columns`, `only ${[...STRUCTURED].join(', ')} (an FFN's hidden neurons; heads for attention)`, name);
       if (heads !== undefined) {
@@ -181,10 +207,12 @@ export class UseLite {
       }
       if (rows || columns) {
         const kept = selectNeurons(weights ?? w, n, k, floats(bias), rows, columns);
-        // A ready matrix already has the smaller shape; it takes the kept neurons' biases.
+        // A ready matrix (or factors) already has the smaller shape; it takes the kept neurons' biases.
+        if (lowRank) return lowRankLayer(lowRank, kept.n, kept.k, kept.bias);
         if (matrix) return wrapWithBias(matrix, kept.bias, choice.precision);
         return Linear.fromWeights(kept.w, kept.n, kept.k, { ...choice, bias: kept.bias });
       }
+      if (lowRank) return lowRankLayer(lowRank, n, k, floats(bias));
       if (matrix) return wrapWithBias(matrix, floats(bias), choice.precision);
       return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
     };
