@@ -30,6 +30,7 @@ const sparseSuites = require('./sparse-suites');
 const poolSuites = require('./pool-suites');
 const modelSuites = require('./model-suites');
 const lowRankSuites = require('./lowrank-suites');
+const clusterSuites = require('./cluster-suites');
 
 // ---------------------------------------------------------------------------
 
@@ -75,6 +76,8 @@ async function main() {
   await poolSuites.run({ args, sparq, ort, quantPeers, ortSessionOptions, progress });
   // Low-rank layers against the dense ones they replace: the break-even ranks (lowrank-suites.js).
   await lowRankSuites.run({ args, sparq, progress });
+  // Clustered weights on the lookup-table kernel: cold GEMV against a DRAM read, warm against the 4-bit formats (cluster-suites.js).
+  await clusterSuites.run({ args, sparq, progress });
   // Universal Sentence Encoder-lite end to end against its own runtime (model-suites.js).
   await modelSuites.run({ args, sparq, progress });
   const targets = summary(defaultTier);

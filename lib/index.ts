@@ -57,6 +57,7 @@ export {
   type SparseOptions,
   type SparseValueType,
 } from './sparse';
+export { ClusteredMatrix, clusterAssign, lastClusterKernel, matmulClustered, matmulClusteredAsync, type ClusterLayout, type MatmulClusteredOptions } from './cluster';
 export {
   gemmF32,
   gemmF32Async,

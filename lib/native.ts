@@ -14,7 +14,8 @@ export type LinearInt8Handle = { readonly __brand: 'LinearInt8' };
 export type QuantizedHandle = { readonly __brand: 'QuantizedMatrix' };
 export type CsrHandle = { readonly __brand: 'CsrMatrix' };
 export type PackedF32Handle = { readonly __brand: 'PackedF32' };
-export type NativeHandle = PackedInt8Handle | LinearInt8Handle | QuantizedHandle | CsrHandle | PackedF32Handle;
+export type ClusteredHandle = { readonly __brand: 'ClusteredMatrix' };
+export type NativeHandle = PackedInt8Handle | LinearInt8Handle | QuantizedHandle | CsrHandle | PackedF32Handle | ClusteredHandle;
 
 export interface NativeCpuInfo {
   arch: string;
@@ -75,6 +76,14 @@ export interface Native {
   f16ToF32(h: Uint16Array, out: Float32Array): void;
   quantizeActivationsQ8(x: Float32Array, m: number, k: number, q: Int8Array, d: Float32Array, s: Int32Array): void;
   lastQuantKernel(): string | null;
+
+  clusteredFromBytes(n: number, k: number, bits: number, groupRows: number, bytes: Uint8Array): ClusteredHandle;
+  clusteredToBytes(w: ClusteredHandle): Uint8Array;
+  clusteredDecode(w: ClusteredHandle, out: Float32Array): void;
+  matmulClustered(x: Float32Array, w: ClusteredHandle, m: number, bias: Float32Array | undefined, out: Float32Array): void;
+  matmulClusteredAsync(x: Float32Array, w: ClusteredHandle, m: number, bias: Float32Array | undefined): Promise<Float32Array>;
+  clusterAssign(values: Float32Array, centroids: Float32Array, codes: Uint8Array): void;
+  lastClusterKernel(): string | null;
 
   csrFromDense(values: Float32Array, rows: number, cols: number, threshold: number, indexBits: number): CsrHandle;
   csrFromCoo(rows: number, cols: number, rowIdx: Int32Array, colIdx: Int32Array, values: Float32Array, indexBits: number): CsrHandle;

@@ -11,18 +11,20 @@
  *                 QuantizedMatrix (blocks along k)          matmulQuantized ('int8' or 'f32' precision)
  *   'csr'         CsrMatrix, f32 values                     linearSparse
  *   'csr-int8'    CsrMatrix, int8 values, a scale per row   linearSparse
+ *   'clustered'   ClusteredMatrix, b-bit codebook indices    matmulClustered (lookup table; via Linear.wrap)
  *   'lowrank'     two Linears A [r×k], B [n×r] (any forms)   A then B (lib/nn/lowrank.ts, not built by fromWeights)
  */
 import { LinearInt8, linearInt8, linearInt8Async, quantizeLinearInt8, type ActivationRange } from '../gemm';
 import { linearF32, linearF32Async, packF32, PackedF32Matrix } from '../dense';
 import { matmulQuantized, matmulQuantizedAsync, quantize, QuantizedMatrix } from '../quant';
 import { CsrMatrix, linearSparse, linearSparseAsync } from '../sparse';
+import { ClusteredMatrix, matmulClustered, matmulClusteredAsync } from '../cluster';
 import type { Precision, QuantFormat } from '../formats';
 import { count, fail, int, options, typed } from '../validate';
 
 export type LinearFormat = 'f32' | 'int8' | 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8-block' | 'csr' | 'csr-int8';
 /** What a Linear's `format` says: a single-matrix form above, or two layers in one (lib/nn/lowrank.ts). */
-export type LinearForm = LinearFormat | 'lowrank';
+export type LinearForm = LinearFormat | 'lowrank' | 'clustered';
 
 export interface FromWeightsOptions {
   /** Added to every output row: n values (copied). */
@@ -136,7 +138,7 @@ export abstract class Linear {
   }
 
   /** A layer over a matrix sparq already holds; the layer uses it (no copy) and dispose() frees it. */
-  static wrap(weight: PackedF32Matrix | LinearInt8 | QuantizedMatrix | CsrMatrix, opts?: WrapOptions): Linear {
+  static wrap(weight: PackedF32Matrix | LinearInt8 | QuantizedMatrix | CsrMatrix | ClusteredMatrix, opts?: WrapOptions): Linear {
     const fn = 'Linear.wrap';
     const o = options<WrapOptions>(fn, opts);
     if (o.precision !== undefined && !(weight instanceof QuantizedMatrix)) fail('range', fn, 'options.precision', 'no precision but for a QuantizedMatrix', o.precision);
@@ -147,7 +149,8 @@ export abstract class Linear {
     if (weight instanceof PackedF32Matrix) return new F32Linear(weight, biasOf(fn, o.bias, weight.n));
     if (weight instanceof QuantizedMatrix) return new BlockLinear(weight, biasOf(fn, o.bias, weight.n), o.precision);
     if (weight instanceof CsrMatrix) return new SparseLinear(weight, biasOf(fn, o.bias, weight.rows));
-    return fail('type', fn, 'weight', 'a PackedF32Matrix, LinearInt8, QuantizedMatrix or CsrMatrix', weight);
+    if (weight instanceof ClusteredMatrix) return new ClusteredLinear(weight, biasOf(fn, o.bias, weight.n));
+    return fail('type', fn, 'weight', 'a PackedF32Matrix, LinearInt8, QuantizedMatrix, CsrMatrix or ClusteredMatrix', weight);
   }
 }
 
@@ -241,6 +244,27 @@ class SparseLinear extends Linear {
   }
   effectiveWeights() {
     return this.weight.toDense();
+  }
+  dispose() {
+    this.weight.dispose();
+  }
+}
+
+class ClusteredLinear extends Linear {
+  readonly format = 'clustered';
+  readonly weightBytes: number;
+  constructor(readonly weight: ClusteredMatrix, bias: Float32Array | null) {
+    super(weight.n, weight.k, bias);
+    this.weightBytes = weight.byteLength;
+  }
+  protected run(x: Float32Array, m: number, out?: Float32Array) {
+    return matmulClustered(x, this.weight, m, { bias: this.storedBias, out });
+  }
+  protected runAsync(x: Float32Array, m: number, out?: Float32Array) {
+    return matmulClusteredAsync(x, this.weight, m, { bias: this.storedBias, out });
+  }
+  effectiveWeights() {
+    return this.weight.dequantize();
   }
   dispose() {
     this.weight.dispose();

@@ -5,3 +5,4 @@ export * from './sparse';
 export * from './dense';
 export { roundHalfAway, roundHalfEven } from './round';
 export * from './ops';
+export * from './cluster';

@@ -119,6 +119,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sparq::binding::initSparse(env, exports);
   sparq::binding::initDense(env, exports);
   sparq::binding::initOps(env, exports);
+  sparq::binding::initCluster(env, exports);
   return exports;
 }
 }  // namespace

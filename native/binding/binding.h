@@ -160,5 +160,6 @@ void initSparse(Napi::Env env, Napi::Object exports);
 void initDense(Napi::Env env, Napi::Object exports);
 void initQuant(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
+void initCluster(Napi::Env env, Napi::Object exports);
 
 }  // namespace sparq::binding
