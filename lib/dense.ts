@@ -41,6 +41,8 @@ export interface LinearF32Options {
 export interface GemmF32Options {
   /** B is [n×k] (C = A·Bᵀ) instead of [k×n]. Default false. */
   transB?: boolean;
+  /** A is [k×m] (C = Aᵀ·B) instead of [m×k]: a layer's weight gradient dW = dYᵀ·X. Default false. */
+  transA?: boolean;
   /** Where to write C [m×n]; at least m·n long. */
   out?: Float32Array;
 }
@@ -78,30 +80,34 @@ export async function linearF32Async(x: Float32Array, w: PackedF32Matrix, m: num
   return copyInto('linearF32Async', await native.linearF32Async(args.x, args.w.handle, m, args.bias), args.out);
 }
 
-function gemmArgs(fn: string, a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): { a: Float32Array; b: Float32Array; transB: boolean; out?: Float32Array } {
+function gemmArgs(fn: string, a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, opts: unknown): { a: Float32Array; b: Float32Array; transB: boolean; transA: boolean; out?: Float32Array } {
   int(fn, 'm', m, 1);
   int(fn, 'n', n, 1);
   int(fn, 'k', k, 1);
-  const { transB = false, out } = options<GemmF32Options>(fn, opts);
+  const { transB = false, transA = false, out } = options<GemmF32Options>(fn, opts);
   if (typeof transB !== 'boolean') fail('type', fn, 'options.transB', 'a boolean', transB);
-  typed(fn, 'a', a, Float32Array, count(fn, 'm·k', m as number, k as number), 'm·k');
+  if (typeof transA !== 'boolean') fail('type', fn, 'options.transA', 'a boolean', transA);
+  typed(fn, 'a', a, Float32Array, count(fn, 'm·k', m as number, k as number), transA ? 'k·m' : 'm·k');
   typed(fn, 'b', b, Float32Array, count(fn, 'k·n', k as number, n as number), 'k·n');
   if (out !== undefined) typed(fn, 'out', out, Float32Array, count(fn, 'm·n', m as number, n as number), 'm·n');
-  return { a: a as Float32Array, b: b as Float32Array, transB, out };
+  return { a: a as Float32Array, b: b as Float32Array, transB, transA, out };
 }
 
-/** C[m×n] = A[m×k]·B with B [k×n] row-major, or B [n×k] when `transB` (then C = A·Bᵀ). B is packed per call when that pays. */
+/**
+ * C[m×n] = A[m×k]·B with B [k×n] row-major, or B [n×k] when `transB` (then C = A·Bᵀ); A [k×m] when
+ * `transA` (then C = Aᵀ·B, A transposed natively first). B is packed per call when that pays.
+ */
 export function gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, opts?: GemmF32Options): Float32Array {
   const args = gemmArgs('gemmF32', a, b, m, n, k, opts);
   const c = args.out ?? new Float32Array(m * n);
-  native.gemmF32(args.a, args.b, m, n, k, args.transB, c);
+  native.gemmF32(args.a, args.b, m, n, k, args.transB, args.transA, c);
   return c;
 }
 
 /** {@link gemmF32} on the libuv pool; A and B are copied in before the call returns. */
 export async function gemmF32Async(a: Float32Array, b: Float32Array, m: number, n: number, k: number, opts?: GemmF32Options): Promise<Float32Array> {
   const args = gemmArgs('gemmF32Async', a, b, m, n, k, opts);
-  return copyInto('gemmF32Async', await native.gemmF32Async(args.a, args.b, m, n, k, args.transB), args.out);
+  return copyInto('gemmF32Async', await native.gemmF32Async(args.a, args.b, m, n, k, args.transB, args.transA), args.out);
 }
 
 /** `gemm_f32__<tier>` of the dense f32 kernel that ran last, or null. */

@@ -114,8 +114,8 @@ export interface Native {
   packedF32Rows(w: PackedF32Handle): Float32Array;
   linearF32(x: Float32Array, w: PackedF32Handle, m: number, bias: Float32Array | undefined, out: Float32Array): void;
   linearF32Async(x: Float32Array, w: PackedF32Handle, m: number, bias: Float32Array | undefined): Promise<Float32Array>;
-  gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean, out: Float32Array): void;
-  gemmF32Async(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean): Promise<Float32Array>;
+  gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean, transA: boolean, out: Float32Array): void;
+  gemmF32Async(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB: boolean, transA: boolean): Promise<Float32Array>;
   lastF32GemmKernel(): string | null;
 
   /** op: the index in OPS_UNARY (lib/nn/ops.ts). */

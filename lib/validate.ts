@@ -14,7 +14,8 @@ type TypedArrayCtor =
   | Uint8ArrayConstructor
   | Int32ArrayConstructor
   | Float32ArrayConstructor
-  | Uint16ArrayConstructor;
+  | Uint16ArrayConstructor
+  | Float64ArrayConstructor;
 
 /** What a value is, for error messages: `Uint8Array of length 100`, `number 1.5`, `null`. */
 export function describe(value: unknown): string {

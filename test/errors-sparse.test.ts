@@ -320,12 +320,13 @@ const nativeCases: NativeCase[] = [
   ['linearF32 with a short out', () => native.linearF32(new Float32Array(6), packedHandle, 2, undefined, new Float32Array(3)), RangeError],
   ['linearF32 with a CSR handle', () => native.linearF32(new Float32Array(4), handle as unknown as PackedF32Handle, 1, undefined, new Float32Array(3)), TypeError],
   ['linearF32Async with a short x', () => native.linearF32Async(new Float32Array(2), packedHandle, 1, undefined), RangeError],
-  ['gemmF32 with a short a', () => native.gemmF32(new Float32Array(5), new Float32Array(6), 2, 2, 3, false, new Float32Array(4)), RangeError],
-  ['gemmF32 with a short b (transB)', () => native.gemmF32(new Float32Array(6), new Float32Array(5), 2, 2, 3, true, new Float32Array(4)), RangeError],
-  ['gemmF32 with a short out', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, false, new Float32Array(3)), RangeError],
-  ['gemmF32 with k = 0', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 0, false, new Float32Array(4)), RangeError],
-  ['gemmF32 with transB a number', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, 1 as unknown as boolean, new Float32Array(4)), TypeError],
-  ['gemmF32Async with a short b', () => native.gemmF32Async(new Float32Array(6), new Float32Array(5), 2, 2, 3, false), RangeError],
+  ['gemmF32 with a short a', () => native.gemmF32(new Float32Array(5), new Float32Array(6), 2, 2, 3, false, false, new Float32Array(4)), RangeError],
+  ['gemmF32 with a short b (transB)', () => native.gemmF32(new Float32Array(6), new Float32Array(5), 2, 2, 3, true, false, new Float32Array(4)), RangeError],
+  ['gemmF32 with a short out', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, false, false, new Float32Array(3)), RangeError],
+  ['gemmF32 with k = 0', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 0, false, false, new Float32Array(4)), RangeError],
+  ['gemmF32 with transB a number', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, 1 as unknown as boolean, false, new Float32Array(4)), TypeError],
+  ['gemmF32 with transA a string', () => native.gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, false, 'yes' as unknown as boolean, new Float32Array(4)), TypeError],
+  ['gemmF32Async with a short b', () => native.gemmF32Async(new Float32Array(6), new Float32Array(5), 2, 2, 3, false, false), RangeError],
 ];
 
 describe('sparse and dense f32 binding re-checks', () => {

@@ -25,6 +25,12 @@ describe('reference gemmF32', () => {
     expect(list(reference.gemmF32(a, bt, 2, 2, 3, false))).toEqual([59, 61, 143, 148]);
   });
 
+  it('C = Aᵀ·B with A given [k×m] when transA', () => {
+    const at = f32s(1, 4, 2, 5, 3, 6); // Aᵀ [3×2], the [k×m] layout
+    expect(list(reference.gemmF32(at, b, 2, 2, 3, false, true))).toEqual([58, 64, 139, 154]);
+    expect(list(reference.gemmF32(at, bt, 2, 2, 3, true, true))).toEqual([58, 64, 139, 154]);
+  });
+
   it('m = n = k = 1, and a GEMV row', () => {
     expect(list(reference.gemmF32(f32s(-3), f32s(0.5), 1, 1, 1))).toEqual([-1.5]);
     // x [1×3]·B [3×2]: [1·7 − 1·9 + 2·11, 1·8 − 1·10 + 2·12] = [20, 22]

@@ -27,6 +27,9 @@
  *   lowRank    { method?: svd | asvd | whiten, rank | energy | error | fraction, rankMultiple?, layers? }
  *              each layer as two smaller ones (LowRankLinear; lib/compress/lowrank-step.ts); only
  *              quantize steps may follow, and they store both factors (rtn or gptq)
+ *   cluster    { bits, granularity?: tensor | row | rows per codebook, weighted?, iterations?, layers? }
+ *              k-means weight sharing (lib/compress/cluster.ts), weighted by the calibration's
+ *              input second moments unless weighted is false; stored as a ClusteredMatrix
  *   mixed      { budget: bytes | a candidate's name, formats?, method?: rtn | gptq }
  *              a form per layer from measured sensitivity (lib/compress/mixed.ts) with the total
  *              within the budget ("q4_0": the bytes every layer would take as q4_0); gptq writes
@@ -43,6 +46,7 @@ import { headLanes, type UseLite, type UseLiteLayer } from '../models/use-lite/m
 import { magnitudeThreshold } from '../nn/prune';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
+import { clusterWeights } from './cluster';
 import { gptqQuantize } from './gptq';
 import { GRID_FORMATS, type GridFormat } from './grids';
 import { pruneWeights, reconstructionError, type PruneCriterion } from './prune';
@@ -59,7 +63,8 @@ export type RecipeStep =
   | { heads: { fraction: number; criterion?: 'activation' | 'magnitude'; refit?: boolean } }
   | { quantize: QuantizeStep & { layers?: string[] } }
   | { mixed: { budget: number | string; formats?: FormatChoice[]; method?: 'rtn' | 'gptq' } }
-  | { lowRank: LowRankStep };
+  | { lowRank: LowRankStep }
+  | { cluster: { bits: number; granularity?: 'tensor' | 'row' | number; weighted?: boolean; iterations?: number; layers?: string[] } };
 
 interface QuantizeStep {
   method?: 'rtn' | 'gptq' | 'weighted';
@@ -101,7 +106,7 @@ export interface CompressOptions {
 
 const FFN_PAIRS: Array<[UseLiteLayer, UseLiteLayer]> = [['layer0.ffn1', 'layer0.ffn2'], ['layer1.ffn1', 'layer1.ffn2']];
 
-const STEPS = ['prune', 'neurons', 'heads', 'quantize', 'mixed', 'lowRank'];
+const STEPS = ['prune', 'neurons', 'heads', 'quantize', 'mixed', 'lowRank', 'cluster'];
 
 /** Validates a recipe (plain JSON) and names the first thing wrong in it. */
 export function checkRecipe(recipe: unknown): Recipe {
@@ -143,7 +148,23 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
     if (!('quantize' in step) && !('lowRank' in step) && [...working.values()].some((l) => l.lowRank)) {
       fail('range', 'compress', `recipe.steps[${s}]`, 'only quantize or lowRank steps after a lowRank step', Object.keys(step)[0]);
     }
-    if ('lowRank' in step) {
+    if (!('quantize' in step) && [...working.values()].some((l) => l.choice || l.lowRank?.factors)) {
+      fail('range', 'compress', `recipe.steps[${s}]`, 'quantize and cluster steps last (a layer is already stored in its final form)', Object.keys(step)[0]);
+    }
+    if ('cluster' in step) {
+      const c = step.cluster;
+      for (const name of selected(c.layers)) {
+        progress?.(`cluster ${name}`, 0, 1);
+        const l = working.get(name)!;
+        if (l.pruned || l.lowRank) fail('range', 'compress', `${name}: cluster`, 'a dense layer (not pruned, not low-rank)', l.methods.join(' → '));
+        const groupRows = c.granularity === 'row' ? 1 : typeof c.granularity === 'number' ? c.granularity : l.n;
+        const importance = c.weighted === false ? undefined : calibration.layer(name).sumSquares;
+        const result = clusterWeights(l.w, l.n, l.k, { bits: c.bits, groupRows, importance, iterations: c.iterations });
+        l.w = result.dequantized;
+        l.choice = { matrix: result.matrix };
+        l.methods.push(`k-means ${c.bits}-bit per ${groupRows === 1 ? 'row' : groupRows === l.n ? 'tensor' : `${groupRows} rows`}${importance ? ', weighted' : ''}`);
+      }
+    } else if ('lowRank' in step) {
       applyLowRank(step.lowRank, selected(step.lowRank.layers), working, calibration, progress);
     } else if ('prune' in step) {
       const p = step.prune;

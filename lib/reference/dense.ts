@@ -59,11 +59,17 @@ export function linearF32(x: Float32Array, w: Float32Array, m: number, n: number
   return product(fn, x, layout(fn, w, n, k, true), m, n, k, bias);
 }
 
-/** C[m×n] = A[m×k]·B, B [k×n] row-major, or [n×k] when transB. */
-export function gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB = false): Float32Array {
+/** A [k×m] (row-major) as [m×k]. */
+function transposed(fn: string, a: Float32Array, m: number, k: number): Float32Array {
+  typed(fn, 'a', a, Float32Array, count(fn, 'k·m', k, m), 'k·m');
+  return Float32Array.from({ length: m * k }, (_, i) => a[(i % k) * m + Math.floor(i / k)]!);
+}
+
+/** C[m×n] = A[m×k]·B, B [k×n] row-major, or [n×k] when transB; A given [k×m] when transA (C = Aᵀ·B). */
+export function gemmF32(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB = false, transA = false): Float32Array {
   const fn = 'reference.gemmF32';
   checkDims(fn, m, n, k);
-  return product(fn, a, layout(fn, b, n, k, transB), m, n, k);
+  return product(fn, transA ? transposed(fn, a, m, k) : a, layout(fn, b, n, k, transB), m, n, k);
 }
 
 export function linearF32Tolerance(x: Float32Array, w: Float32Array, m: number, n: number, k: number, bias?: Float32Array): Float64Array {
@@ -72,8 +78,8 @@ export function linearF32Tolerance(x: Float32Array, w: Float32Array, m: number, 
   return tolerance(x, layout(fn, w, n, k, true), m, n, k, bias);
 }
 
-export function gemmF32Tolerance(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB = false): Float64Array {
+export function gemmF32Tolerance(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transB = false, transA = false): Float64Array {
   const fn = 'reference.gemmF32Tolerance';
   checkDims(fn, m, n, k);
-  return tolerance(a, layout(fn, b, n, k, transB), m, n, k);
+  return tolerance(transA ? transposed(fn, a, m, k) : a, layout(fn, b, n, k, transB), m, n, k);
 }

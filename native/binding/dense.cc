@@ -71,22 +71,22 @@ Napi::Value LinearAsync(const Napi::CallbackInfo& info) {
 
 struct GemmShape {
   int m, n, k;
-  bool transB;
+  bool transB, transA;
 };
 
 GemmShape gemmShape(const Napi::CallbackInfo& info, const char* fn) {
   return {int(integer(info, 2, fn, "m", 1, kMaxDim)), int(integer(info, 3, fn, "n", 1, kMaxDim)),
-          int(integer(info, 4, fn, "k", 1, kMaxDim)), boolean(info, 5, fn, "transB")};
+          int(integer(info, 4, fn, "k", 1, kMaxDim)), boolean(info, 5, fn, "transB"), boolean(info, 6, fn, "transA")};
 }
 
-// gemmF32(a: Float32Array ≥ m·k, b: Float32Array ≥ k·n, m, n, k, transB, out: Float32Array ≥ m·n)
+// gemmF32(a: Float32Array ≥ m·k, b: Float32Array ≥ k·n, m, n, k, transB, transA, out: Float32Array ≥ m·n)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const char* fn = "gemmF32";
   const GemmShape s = gemmShape(info, fn);
   const float* a = typedArray<float>(info, 0, fn, "a", napi_float32_array, uint64_t(s.m) * uint64_t(s.k));
   const float* b = typedArray<float>(info, 1, fn, "b", napi_float32_array, uint64_t(s.k) * uint64_t(s.n));
-  float* c = typedArray<float>(info, 6, fn, "out", napi_float32_array, uint64_t(s.m) * uint64_t(s.n));
-  gemmF32(a, b, s.m, s.n, s.k, s.transB, c);
+  float* c = typedArray<float>(info, 7, fn, "out", napi_float32_array, uint64_t(s.m) * uint64_t(s.n));
+  gemmF32(a, b, s.m, s.n, s.k, s.transB, s.transA, c);
   return info.Env().Undefined();
 }
 
@@ -99,7 +99,7 @@ Napi::Value GemmAsync(const Napi::CallbackInfo& info) {
   return runAsync(
       info.Env(), fn,
       [=]() -> std::string {
-        gemmF32(left->data(), right->data(), s.m, s.n, s.k, s.transB, output->data());
+        gemmF32(left->data(), right->data(), s.m, s.n, s.k, s.transB, s.transA, output->data());
         return "";
       },
       [=](Napi::Env env) { return floatArray(env, *output); });

@@ -150,9 +150,9 @@ float* alignedFloats(size_t count) {
 }
 
 // The calling thread's scratch (sparq/scratch.h): it keeps its largest size, and is counted.
-enum class Use { wholeB, taskB };
+enum class Use { wholeB, taskB, transA };
 float* scratch(Use use, size_t count) {
-  thread_local Scratch buffers[2];
+  thread_local Scratch buffers[3];
   return static_cast<float*>(buffers[int(use)].get(count * sizeof(float)));
 }
 
@@ -258,8 +258,19 @@ void linearF32(const float* x, int m, const PackedF32& w, const float* bias, flo
 // B [k×n] is read in place for few rows of A; otherwise B is packed, by each task for its own
 // panels when A is a single row block (each panel is then packed exactly once, and used while it
 // is in L2), or all of it up front when several row blocks share it.
-void gemmF32(const float* a, const float* b, int m, int n, int k, bool transB, float* c) {
+void gemmF32(const float* a, const float* b, int m, int n, int k, bool transB, bool transA, float* c) {
   if (m <= 0 || n <= 0) return;
+  if (transA && k > 0) {
+    // A is [k×m]: transpose it once into scratch (32×32 tiles, so both sides stay in L1), then
+    // the plain product: the same kernels, so the same bits as with A given row-major.
+    float* at = scratch(Use::transA, size_t(m) * size_t(k));
+    constexpr int kTile = 32;
+    for (int p0 = 0; p0 < k; p0 += kTile)
+      for (int i0 = 0; i0 < m; i0 += kTile)
+        for (int p = p0; p < std::min(k, p0 + kTile); p++)
+          for (int i = i0; i < std::min(m, i0 + kTile); i++) at[size_t(i) * size_t(k) + size_t(p)] = a[size_t(p) * size_t(m) + size_t(i)];
+    a = at;
+  }
   const size_t depth = size_t(std::max(k, 0)), panels = panelsOf(n);
   if (!transB && m < kPackRows) {
     run(a, m, n, depth, Source{F32Panels{b, kF32Panel, size_t(n), int(panels), n}}, nullptr, c);

@@ -68,10 +68,10 @@ void benchShape(const Options& o, const Shape& s) {
   if (!o.linearOnly) {
     for (int t : o.threads)
       variants.push_back({"gemm " + std::to_string(t) + "T", t,
-                          [&] { gemmF32(a.data(), bt.data(), s.m, s.n, s.k, false, c.data()); }, {}});
+                          [&] { gemmF32(a.data(), bt.data(), s.m, s.n, s.k, false, false, c.data()); }, {}});
     for (int t : o.threads)
       variants.push_back({"gemmT " + std::to_string(t) + "T", t,
-                          [&] { gemmF32(a.data(), w.data(), s.m, s.n, s.k, true, c.data()); }, {}});
+                          [&] { gemmF32(a.data(), w.data(), s.m, s.n, s.k, true, false, c.data()); }, {}});
   }
   measure(variants, gBatches, gBatchSeconds);
   const double flops = 2.0 * s.m * s.n * s.k;

@@ -123,7 +123,7 @@ void benchDense() {
   for (auto& v : b) v = rng.uniform();
   PackedF32 packed(a.data(), kSize, kSize);
   std::vector<Variant> variants = {
-      {"gemmF32", 1, [&] { gemmF32(a.data(), b.data(), kSize, 8, kSize, false, c.data()); }, {}},
+      {"gemmF32", 1, [&] { gemmF32(a.data(), b.data(), kSize, 8, kSize, false, false, c.data()); }, {}},
       {"linearF32", 1, [&] { linearF32(b.data(), 8, packed, nullptr, c.data()); }, {}},
   };
   measure(variants, gBatches, gBatchSeconds);

@@ -172,8 +172,8 @@ void checkDriver(int m, int n, int k) {
       switch (variant) {
         case 0: linearF32(a.data(), m, packed, nullptr, y); break;
         case 1: linearF32(a.data(), m, packed, bias.data(), y); break;
-        case 2: gemmF32(a.data(), b.data(), m, n, k, false, y); break;
-        default: gemmF32(a.data(), w.data(), m, n, k, true, y); break;
+        case 2: gemmF32(a.data(), b.data(), m, n, k, false, false, y); break;
+        default: gemmF32(a.data(), w.data(), m, n, k, true, false, y); break;
       }
       for (size_t g = 0; g < guard; g++)
         if (!sameFloat(ys[g], kCanary) || !sameFloat(ys[ys.size() - 1 - g], kCanary)) {
@@ -201,10 +201,10 @@ void checkThreads(int m, int n, int k) {
     std::vector<float> one(size_t(m) * n), two(size_t(m) * n), oneT(size_t(m) * n), twoT(size_t(m) * n);
     setThreads(1);
     linearF32(a.data(), m, packed, nullptr, one.data());
-    gemmF32(a.data(), w.data(), m, n, k, true, oneT.data());
+    gemmF32(a.data(), w.data(), m, n, k, true, false, oneT.data());
     setThreads(2);
     linearF32(a.data(), m, packed, nullptr, two.data());
-    gemmF32(a.data(), w.data(), m, n, k, true, twoT.data());
+    gemmF32(a.data(), w.data(), m, n, k, true, false, twoT.data());
     const std::string where = std::string(tierName(tier)) + " " + shape(m, n, k);
     compareBits(one, two, n, "threads 1 vs 2 linearF32 " + where);
     compareBits(oneT, twoT, n, "threads 1 vs 2 gemmF32 transB " + where);

@@ -153,6 +153,10 @@ function checkShape(tier: Tier, m: number, n: number, k: number): void {
   expect(lastF32GemmKernel()).toBe(`gemm_f32__${kernelTier(tier)}`);
   expectSameFloats(viaTransB, plain, { ...context, op: 'gemmF32 transB' });
   expectSameFloats(gemmF32(c.x, c.wt, m, n, k), plain, { ...context, op: 'gemmF32' });
+  // A given [k×m] (transA) is transposed first: the same chains again.
+  expectSameFloats(gemmF32(transpose(c.x, m, k), c.wt, m, n, k, { transA: true }), plain, { ...context, op: 'gemmF32 transA' });
+  expectSameFloats(gemmF32(transpose(c.x, m, k), c.w, m, n, k, { transA: true, transB: true }), plain, { ...context, op: 'gemmF32 transA transB' });
+  expect(lastF32GemmKernel()).toBe(`gemm_f32__${kernelTier(tier)}`);
   if (tier !== 'scalar') {
     const scalar = onScalar(tier, () => linearF32(c.x, packed, m, { bias: c.bias }));
     expectSameFloats(biased, scalar, { ...context, op: 'linearF32 vs scalar tier' });

@@ -17,6 +17,7 @@ import { LinearInt8 } from '../../gemm';
 import { Linear, totalByteLength, type FromWeightsOptions } from '../../nn/linear';
 import { LowRankLinear } from '../../nn/lowrank';
 import type { QuantizedMatrix } from '../../quant';
+import type { ClusteredMatrix } from '../../cluster';
 import type { CsrMatrix } from '../../sparse';
 import { add, attention, embeddingGather, layerNorm, meanPool, relu, tanh } from '../../nn/ops';
 import { fail } from '../../validate';
@@ -63,7 +64,7 @@ export type LayerFormats = FromWeightsOptions | ((layer: UseLiteLayer, w: Float3
  */
 export type LayerChoice = FromWeightsOptions & {
   weights?: Float32Array;
-  matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix | LinearInt8;
+  matrix?: QuantizedMatrix | CsrMatrix | PackedF32Matrix | LinearInt8 | ClusteredMatrix;
   rows?: Int32Array;
   columns?: Int32Array;
   /**

@@ -72,7 +72,8 @@ class PackedF32 {
 
 // Y[m×n] = X[m×k]·Wᵀ (+ bias[n]: y = sum, then + bias, one more rounding). m, n, k ≥ 1.
 void linearF32(const float* x, int m, const PackedF32& w, const float* bias, float* y);
-// C[m×n] = A[m×k]·B with B [k×n] row-major, or B [n×k] when transB (then C = A·Bᵀ).
-void gemmF32(const float* a, const float* b, int m, int n, int k, bool transB, float* c);
+// C[m×n] = A[m×k]·B with B [k×n] row-major, or B [n×k] when transB (then C = A·Bᵀ); A given as
+// [k×m] when transA (then C = Aᵀ·B: the weight gradient dW = dYᵀ·X of a linear layer).
+void gemmF32(const float* a, const float* b, int m, int n, int k, bool transB, bool transA, float* c);
 
 }  // namespace sparq
