@@ -4,7 +4,8 @@
  * by `compress`). The default demo shows a few of those; `sparq demo --methods` runs the whole
  * comparison of docs/compress.md: every pruning criterion and pattern, structured pruning, every
  * quantizer per format, static activation ranges, mixed precision at q4_0's size, and low-rank
- * factorization by each method at 75% and 50% of the weights.
+ * factorization by each method at 75% and 50% of the weights, and k-means weight sharing by bits and
+ * codebook granularity.
  */
 import type { Recipe } from '../compress/compress';
 import type { FormatChoice } from '../compress/mixed';
@@ -42,6 +43,7 @@ export const TOOLKIT_VARIANTS: DemoVariant[] = [
   ['FFN neurons −25%, refit', steps({ neurons: { fraction: 0.25, refit: true } })],
   ['heads −25%, refit', steps({ heads: { fraction: 0.25, refit: true } })],
   ['low rank 75%, whitened', steps({ lowRank: { method: 'whiten', fraction: 0.75 } })],
+  ['k-means 4-bit per row', steps({ cluster: { bits: 4, granularity: 'row' } })],
 ];
 
 /** `sparq demo --methods`: the whole comparison. */
@@ -76,6 +78,10 @@ export function methodVariants(): DemoVariant[] {
   for (const fraction of [0.75, 0.5]) {
     for (const method of ['svd', 'asvd', 'whiten'] as const) rows.push([`low rank ${fraction * 100}% ${method}`, steps({ lowRank: { method, fraction } })]);
   }
+  for (const [bits, granularity] of [[8, 'tensor'], [5, 'tensor'], [4, 'tensor'], [4, 8], [4, 'row'], [3, 'row'], [2, 'row']] as const) {
+    rows.push([`k-means ${bits}-bit per ${granularity === 8 ? '8 rows' : granularity}`, steps({ cluster: { bits, granularity } })]);
+  }
+  rows.push(['k-means 4-bit per row, unweighted', steps({ cluster: { bits: 4, granularity: 'row', weighted: false } })]);
   rows.push(['low rank 75% whiten, q8_0 gptq', steps({ lowRank: { fraction: 0.75 } }, { quantize: { method: 'gptq', format: 'q8_0' } })]);
   return rows;
 }

@@ -8,7 +8,9 @@
 #include <new>
 
 #include "sparq/cluster.h"
+#include "sparq/gemm_f32.h"
 #include "sparq/runtime.h"
+#include "sparq/scratch.h"
 
 namespace sparq {
 
@@ -20,6 +22,9 @@ std::atomic<const char*> gLastTier{nullptr};
 constexpr size_t kSerialWork = size_t(1) << 18;
 constexpr int kTasksPerThread = 4;
 constexpr int kRowChunk = 64;
+// More activation rows than this go through the f32 GEMM on decoded panels (each weight decoded
+// once per row block of the GEMM, then used by all its rows); fewer through the tier's own matmul.
+constexpr int kFusedRows = 4;
 
 // 64-byte aligned, zeroed, with 64 bytes of zeroed slack after `bytes`.
 void* alignedZeroed(size_t bytes) {
@@ -90,6 +95,25 @@ void matmulClustered(const float* x, int m, const ClusteredMatrix& w, const floa
   const int n = w.n();
   if (m == 0) return;
   const ClusterView v = w.view();
+  if (m > kFusedRows) {
+    // Panels of 16 rows, each decoded row by row and written column-wise into the packed layout.
+    const ClusterDecodeFn decode = ran("matmul").decode;
+    const F32PanelPacker pack = [&](size_t q0, size_t q1, float* out) {
+      thread_local Scratch rowScratch;
+      float* row = static_cast<float*>(rowScratch.get(v.k * sizeof(float)));
+      for (size_t q = q0; q < q1; q++) {
+        float* panel = out + (q - q0) * 16 * v.k;
+        for (int r = 0; r < 16; r++) {
+          const int j = int(q) * 16 + r;
+          if (j < n) decode(v.row(j), v.bits, v.codebook(j), 0, v.k, row);
+          else std::memset(row, 0, v.k * sizeof(float));
+          for (size_t p = 0; p < v.k; p++) panel[p * 16 + size_t(r)] = row[p];
+        }
+      }
+    };
+    linearF32Packed(x, m, n, int(v.k), pack, bias, y);
+    return;
+  }
   const ClusterMatmulFn fn = ran("matmul").matmul;
   const size_t work = size_t(m) * size_t(n) * v.k;
   const int pool = work < kSerialWork ? 1 : threads();

@@ -44,6 +44,8 @@ constexpr size_t kSerialWork = size_t(1) << 20;
 constexpr int kPackRows = 128;
 // A task that packs its own panels of B keeps them under this size, so they stay in L2.
 constexpr size_t kTaskPackBytes = size_t(512) * 1024;
+// linearF32Packed makes the whole W up front (once, for every row block) up to this size.
+constexpr size_t kWholePackBytes = size_t(16) << 20;
 
 size_t panelsOf(int n) { return (size_t(n) + kF32Panel - 1) / kF32Panel; }
 
@@ -159,9 +161,10 @@ float* scratch(Use use, size_t count) {
 // Where B comes from: packed panels, or a plain matrix each task packs its own panels of into
 // its thread's scratch just before its kernel call (while they are still in L2).
 struct Source {
-  F32Panels panels;                       // when `plain` is null
+  F32Panels panels;                       // when `plain` and `packer` are null
   const float* plain = nullptr;           // B [n×k] (transposed) or B [k×n]
   bool transposed = false;
+  const F32PanelPacker* packer = nullptr;  // makes a task's panels (a decoder: clustered weights)
 };
 
 // C[m×n] = A[m×k]·B (+ bias), split into tasks over the pool.
@@ -176,7 +179,7 @@ void run(const float* a, int m, int n, size_t k, const Source& b, const float* b
   int slicePanels = std::min((panels + wantSlices - 1) / wantSlices, kMaxSlicePanels);
   const size_t panelWork = size_t(maxRows) * kF32Panel * depth;
   slicePanels = std::max(slicePanels, int(std::min<size_t>(size_t(panels), (kMinTaskWork + panelWork - 1) / panelWork)));
-  if (b.plain) slicePanels = std::min(slicePanels, int(std::max<size_t>(1, kTaskPackBytes / (kF32Panel * sizeof(float) * depth))));
+  if (b.plain || b.packer) slicePanels = std::min(slicePanels, int(std::max<size_t>(1, kTaskPackBytes / (kF32Panel * sizeof(float) * depth))));
   slicePanels = std::max(slicePanels, 1);
   const int slices = (panels + slicePanels - 1) / slicePanels;
   auto task = [&](int t) {
@@ -187,7 +190,11 @@ void run(const float* a, int m, int n, size_t k, const Source& b, const float* b
     const size_t j0 = size_t(q0) * kF32Panel;
     const int cols = int(std::min(size_t(n) - j0, size_t(count) * kF32Panel));
     F32Panels part;
-    if (b.plain) {
+    if (b.packer) {
+      float* packed = scratch(Use::taskB, size_t(count) * kF32Panel * k);
+      (*b.packer)(size_t(q0), size_t(q0 + count), packed);
+      part = F32Panels{packed, kF32Panel * k, kF32Panel, count, cols};
+    } else if (b.plain) {
       float* packed = scratch(Use::taskB, size_t(count) * kF32Panel * k);
       if (b.transposed) packRows(b.plain, n, k, size_t(q0), size_t(q0 + count), packed);
       else packCols(b.plain, n, k, size_t(q0), size_t(q0 + count), packed);
@@ -253,6 +260,21 @@ const char* lastF32GemmKernel() { return gLastKernel.load(std::memory_order_rela
 void linearF32(const float* x, int m, const PackedF32& w, const float* bias, float* y) {
   if (m <= 0 || w.n() <= 0) return;
   run(x, m, w.n(), size_t(w.k()), Source{w.view()}, bias, y);
+}
+
+void linearF32Packed(const float* x, int m, int n, int k, const F32PanelPacker& pack, const float* bias, float* y) {
+  if (m <= 0 || n <= 0) return;
+  const size_t depth = size_t(std::max(k, 0)), panels = panelsOf(n);
+  // Several row blocks would each make the same panels again: make them all once when they fit.
+  if (m > kRowBlock && panels * kF32Panel * depth * sizeof(float) <= kWholePackBytes) {
+    float* packed = scratch(Use::wholeB, panels * kF32Panel * depth);
+    forChunks(panels, size_t(n) * depth, [&](size_t q0, size_t q1) { pack(q0, q1, packed + q0 * kF32Panel * depth); });
+    run(x, m, n, depth, Source{F32Panels{packed, kF32Panel * depth, kF32Panel, int(panels), n}}, bias, y);
+    return;
+  }
+  Source source;
+  source.packer = &pack;
+  run(x, m, n, size_t(k), source, bias, y);
 }
 
 // B [k×n] is read in place for few rows of A; otherwise B is packed, by each task for its own

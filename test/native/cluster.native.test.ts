@@ -6,7 +6,7 @@
  * midpoints included. Each case checks the forced tier's kernel really ran.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusteredMatrix, clusterAssign, isa, lastClusterKernel, matmulClustered, matmulClusteredAsync, setIsa, setThreads, threads, type Tier } from '../../lib/index';
+import { ClusteredMatrix, clusterAssign, isa, lastClusterKernel, linearF32, packF32, matmulClustered, matmulClusteredAsync, setIsa, setThreads, threads, type Tier } from '../../lib/index';
 import * as reference from '../../lib/reference/index';
 import { atOddOffset, expectThrows, expectWithinBound, randomBytes, randomFloats, tiersOfThisArch } from '../helpers';
 
@@ -107,6 +107,20 @@ describe.each(tiersOfThisArch())('clustered kernels on $tier', ({ tier, runs, wh
           c.matrix.dispose();
         }
       }
+    }
+  });
+
+  it.skipIf(!runs)(`matmul for more than 4 rows: the bits of linearF32 on the decoded weights${runs ? '' : ` (skipped: ${why})`}`, () => {
+    setIsa(tier);
+    for (const [m, n, k, bits, groupRows] of [[5, 17, 33, 4, 17], [37, 40, 100, 3, 1], [150, 33, 64, 8, 5], [9, 300, 515, 2, 300]] as const) {
+      const c = clustered(n, k, bits, groupRows, m + n + k);
+      const x = randomFloats(m * k, m), bias = randomFloats(n, k);
+      const dense = packF32(reference.decodeClustered(c.indices, c.codebooks, n, k, bits, groupRows), n, k);
+      const got = matmulClustered(x, c.matrix, m, { bias });
+      ran('matmul');
+      expect(bitsOf(got), `${m}×${n}×${k}`).toEqual(bitsOf(linearF32(x, dense, m, { bias })));
+      dense.dispose();
+      c.matrix.dispose();
     }
   });
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace sparq {
@@ -72,6 +73,12 @@ class PackedF32 {
 
 // Y[m×n] = X[m×k]·Wᵀ (+ bias[n]: y = sum, then + bias, one more rounding). m, n, k ≥ 1.
 void linearF32(const float* x, int m, const PackedF32& w, const float* bias, float* y);
+// Writes panels [q0, q1) of some W [n×k] into `out` in the packed layout above (16·k floats a
+// panel, columns past n zero). Called from pool tasks, each for its own panels.
+using F32PanelPacker = std::function<void(size_t q0, size_t q1, float* out)>;
+// linearF32 on a W that is never stored as f32: each task has `pack` make its panels into its
+// scratch just before its kernel call. The bits are those of linearF32 on the packed W.
+void linearF32Packed(const float* x, int m, int n, int k, const F32PanelPacker& pack, const float* bias, float* y);
 // C[m×n] = A[m×k]·B with B [k×n] row-major, or B [n×k] when transB (then C = A·Bᵀ); A given as
 // [k×m] when transA (then C = Aᵀ·B: the weight gradient dW = dYᵀ·X of a linear layer).
 void gemmF32(const float* a, const float* b, int m, int n, int k, bool transB, bool transA, float* c);
