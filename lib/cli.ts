@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `sparq` command. Subcommands: demo (what `npm start` runs), info, bench, embed. Arguments are
+ * The `sparq` command. Subcommands: demo (what `npm start` runs), info, bench, embed, compress, student. Arguments are
  * parsed by node:util's parseArgs (strict: an unknown flag or a bad value is a usage error, exit 2).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCompress } from './cli/compress';
 import { runDemo } from './cli/demo';
+import { runStudent } from './cli/student';
 import { printEmbeddings } from './cli/embed';
 import { printInfo, printKernelTables } from './cli/kernels';
 import { LINEAR_FORMATS, type LinearFormat } from './nn/linear';
@@ -28,6 +29,8 @@ Commands:
   embed <text>…     USE-lite embeddings of the texts
   compress          USE-lite compressed by a JSON recipe, with a report per layer and the
                     result through the evaluation harness
+  student           a small student distilled from USE-lite on real sentences, measured and
+                    timed against its teacher, and as spam classifiers with and without it
 
 Run sparq <command> --help for its options.
 
@@ -49,10 +52,20 @@ ${COMMON}`,
   --recipe <file>   the steps, e.g. {"steps": [{"prune": {"criterion": "wanda", "n": 2, "m": 4}},
                     {"quantize": {"method": "gptq", "format": "q4_0"}}]}; steps: prune (magnitude,
                     wanda, sparsegpt; sparsity or n and m), neurons and heads (a fraction,
-                    optionally refit), quantize (rtn, gptq, weighted; a format; static int8
-                    activations), mixed (a byte budget) — see docs/compress.md
+                    optionally refit), lowRank (a rank, energy or fraction), cluster (k-means
+                    bits), distill (layer-wise recovery), quantize (rtn, gptq, weighted; a
+                    format; static int8 activations), mixed (a byte budget) — see
+                    docs/compress.md, docs/lowrank.md, docs/cluster.md, docs/distill.md
   --calibration <n> calibration sentences (default 256)
   --json            the report and the evaluation as JSON
+
+${COMMON}`,
+  student: `Usage: sparq student [--sentences <n>] [--epochs <n>] [--hidden <n>] [--json] [--no-progress]
+
+  --sentences <n>   Brown sentences to distill on (default 8000; 1000 more for early stopping)
+  --epochs <n>      passes over them at most (default 10)
+  --hidden <n>      the student's hidden width (default 512)
+  --json            the results as JSON
 
 ${COMMON}`,
   info: `Usage: sparq info\n\n${COMMON}`,
@@ -81,6 +94,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   bench: {},
   embed: { format: { type: 'string' }, json: { type: 'boolean' } },
   compress: { recipe: { type: 'string' }, calibration: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+  student: { sentences: { type: 'string' }, epochs: { type: 'string' }, hidden: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
 };
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
@@ -129,6 +143,16 @@ async function main(argv: string[]): Promise<number> {
       if (typeof values['recipe'] !== 'string') throw new UsageError('compress: expected --recipe <file.json>');
       const calibration = positiveNumber('calibration', values['calibration'] as string | undefined, true) ?? 256;
       runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true });
+      return 0;
+    }
+    case 'student': {
+      runStudent({
+        sentences: positiveNumber('sentences', values['sentences'] as string | undefined, true) ?? 8000,
+        epochs: positiveNumber('epochs', values['epochs'] as string | undefined, true) ?? 10,
+        hidden: positiveNumber('hidden', values['hidden'] as string | undefined, true) ?? 512,
+        progress: values['no-progress'] !== true,
+        json: values['json'] === true,
+      });
       return 0;
     }
     case 'embed': {

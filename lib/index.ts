@@ -106,6 +106,7 @@ export {
   Evaluation,
   evaluate,
   measureSpeed,
+  type Embedder,
   type EvaluationOptions,
   type EvaluationResult,
   type SpeedOptions,
@@ -129,6 +130,12 @@ export {
   type SensitivityOptions,
 } from './compress/mixed';
 export { GRID_FORMATS, type GridFormat } from './compress/grids';
+export { clusterWeights, kmeans, type ClusterOptions, type ClusterResult, type KMeansOptions, type KMeansResult } from './compress/cluster';
+export { Student, trainStudent, type StudentData, type StudentTraining } from './compress/student';
+export { cosineLoss, distillationLoss, mseLoss, type DistillationOptions, type LossResult } from './train/losses';
+export { embeddingGatherBackward, layerNormBackward, linearBackward, meanPoolBackward, reluBackward, tanhBackward, type LinearGrads } from './train/backward';
+export { adam, learningRate, sgd, type AdamOptions, type Optimizer, type Schedule } from './train/optim';
+export { train, type TrainOptions, type TrainResult } from './train/trainer';
 export { jacobiSvd, randomizedSvd, type RandomizedSvdOptions, type Svd } from './compress/svd';
 export {
   breakEvenRank,

@@ -82,6 +82,9 @@ export function methodVariants(): DemoVariant[] {
     rows.push([`k-means ${bits}-bit per ${granularity === 8 ? '8 rows' : granularity}`, steps({ cluster: { bits, granularity } })]);
   }
   rows.push(['k-means 4-bit per row, unweighted', steps({ cluster: { bits: 4, granularity: 'row', weighted: false } })]);
+  rows.push(['Wanda 70% + distill', steps({ prune: { criterion: 'wanda', sparsity: 0.7 } }, { distill: {} })]);
+  rows.push(['SparseGPT 70% + distill', steps({ prune: { criterion: 'sparsegpt', sparsity: 0.7 } }, { distill: {} })]);
+  rows.push(['low rank 50% whiten + distill', steps({ lowRank: { fraction: 0.5 } }, { distill: {} })]);
   rows.push(['low rank 75% whiten, q8_0 gptq', steps({ lowRank: { fraction: 0.75 } }, { quantize: { method: 'gptq', format: 'q8_0' } })]);
   return rows;
 }

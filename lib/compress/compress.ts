@@ -30,6 +30,9 @@
  *   cluster    { bits, granularity?: tensor | row | rows per codebook, weighted?, iterations?, layers? }
  *              k-means weight sharing (lib/compress/cluster.ts), weighted by the calibration's
  *              input second moments unless weighted is false; stored as a ClusteredMatrix
+ *   distill    { epochs?, lr?, batchSize?, layers? }
+ *              trains each pruned or low-rank layer toward the f32 model's layer outputs on the
+ *              calibration, keeping its zeros or its rank (lib/compress/distill.ts); before quantize
  *   mixed      { budget: bytes | a candidate's name, formats?, method?: rtn | gptq }
  *              a form per layer from measured sensitivity (lib/compress/mixed.ts) with the total
  *              within the budget ("q4_0": the bytes every layer would take as q4_0); gptq writes
@@ -47,6 +50,7 @@ import { magnitudeThreshold } from '../nn/prune';
 import { fail } from '../validate';
 import { calibrate, type Calibration } from './calibrate';
 import { clusterWeights } from './cluster';
+import { recoverLayers, type DistillStep } from './distill';
 import { gptqQuantize } from './gptq';
 import { GRID_FORMATS, type GridFormat } from './grids';
 import { pruneWeights, reconstructionError, type PruneCriterion } from './prune';
@@ -64,6 +68,7 @@ export type RecipeStep =
   | { quantize: QuantizeStep & { layers?: string[] } }
   | { mixed: { budget: number | string; formats?: FormatChoice[]; method?: 'rtn' | 'gptq' } }
   | { lowRank: LowRankStep }
+  | { distill: DistillStep }
   | { cluster: { bits: number; granularity?: 'tensor' | 'row' | number; weighted?: boolean; iterations?: number; layers?: string[] } };
 
 interface QuantizeStep {
@@ -106,7 +111,7 @@ export interface CompressOptions {
 
 const FFN_PAIRS: Array<[UseLiteLayer, UseLiteLayer]> = [['layer0.ffn1', 'layer0.ffn2'], ['layer1.ffn1', 'layer1.ffn2']];
 
-const STEPS = ['prune', 'neurons', 'heads', 'quantize', 'mixed', 'lowRank', 'cluster'];
+const STEPS = ['prune', 'neurons', 'heads', 'quantize', 'mixed', 'lowRank', 'cluster', 'distill'];
 
 /** Validates a recipe (plain JSON) and names the first thing wrong in it. */
 export function checkRecipe(recipe: unknown): Recipe {
@@ -145,13 +150,20 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
       current = next;
       calibration = calibrate(current, inputs, { onProgress: (d, t) => progress?.(`calibrate (step ${s + 1})`, d, t) });
     }
-    if (!('quantize' in step) && !('lowRank' in step) && [...working.values()].some((l) => l.lowRank)) {
-      fail('range', 'compress', `recipe.steps[${s}]`, 'only quantize or lowRank steps after a lowRank step', Object.keys(step)[0]);
+    if (!('quantize' in step) && !('lowRank' in step) && !('distill' in step) && [...working.values()].some((l) => l.lowRank)) {
+      fail('range', 'compress', `recipe.steps[${s}]`, 'only quantize, distill or lowRank steps after a lowRank step', Object.keys(step)[0]);
     }
     if (!('quantize' in step) && [...working.values()].some((l) => l.choice || l.lowRank?.factors)) {
       fail('range', 'compress', `recipe.steps[${s}]`, 'quantize and cluster steps last (a layer is already stored in its final form)', Object.keys(step)[0]);
     }
-    if ('cluster' in step) {
+    if ('distill' in step) {
+      const teacher = model.withFormats({ format: 'f32' });
+      try {
+        recoverLayers(teacher, () => rebuild(model, working, false), working, inputs, step.distill, progress);
+      } finally {
+        teacher.dispose();
+      }
+    } else if ('cluster' in step) {
       const c = step.cluster;
       for (const name of selected(c.layers)) {
         progress?.(`cluster ${name}`, 0, 1);

@@ -18,7 +18,7 @@
  */
 import { readBrown } from '../data/brown';
 import { readSpamAssassin, type Email } from '../data/spam';
-import { emptyProfile, type EmbedProfile, type UseLite } from '../models/use-lite/model';
+import { emptyProfile, UseLite, type EmbedProfile } from '../models/use-lite/model';
 import { setThreads, threads as currentThreads } from '../runtime';
 import { LogisticProbe } from './probe';
 import { fail } from '../validate';
@@ -89,8 +89,14 @@ export function calibrationSentences(opts: { count?: number; seed?: number; brow
   return shuffled(pool, seededRandom(seed + 104729)).slice(0, count);
 }
 
+/** What the harness measures: anything that embeds texts into unit rows of 512 (USE-lite, a distilled student). */
+export interface Embedder {
+  embed(texts: readonly string[]): Float32Array;
+  readonly byteLength: number;
+}
+
 /** Embeddings of many texts, 32 at a time, with progress. */
-function embedAll(model: UseLite, texts: string[], step: string, onProgress?: EvaluationOptions['onProgress']): Float32Array {
+function embedAll(model: Embedder, texts: string[], step: string, onProgress?: EvaluationOptions['onProgress']): Float32Array {
   const out = new Float32Array(texts.length * 512);
   for (let i = 0; i < texts.length; i += BATCH) {
     out.set(model.embed(texts.slice(i, i + BATCH)), i * 512);
@@ -222,14 +228,17 @@ export class Evaluation {
   }
 
   /** The variant's agreement with the f32 model, task accuracies, size, and (when asked) speed. */
-  evaluate(variant: UseLite, opts: { speed?: boolean | SpeedOptions; label?: string } = {}): EvaluationResult {
+  evaluate(variant: Embedder, opts: { speed?: boolean | SpeedOptions; label?: string } = {}): EvaluationResult {
     const label = opts.label ?? 'variant';
     const result = this.#measure(variant, embedAll(variant, this.sentences, `${label}: held-out sentences`, this.#onProgress), label);
-    if (opts.speed) result.speed = measureSpeed(variant, this.sentences.slice(0, 64), opts.speed === true ? {} : opts.speed);
+    if (opts.speed) {
+      if (!(variant instanceof UseLite)) fail('range', 'Evaluation.evaluate', 'options.speed', 'a UseLite model (speed is measured on its batches and threads)', 'another embedder');
+      result.speed = measureSpeed(variant, this.sentences.slice(0, 64), opts.speed === true ? {} : opts.speed);
+    }
     return result;
   }
 
-  #measure(model: UseLite, embeddings: Float32Array, label: string): EvaluationResult {
+  #measure(model: Embedder, embeddings: Float32Array, label: string): EvaluationResult {
     const count = this.sentences.length;
     const cosines = new Float64Array(count);
     const reference = this.#referenceEmbeddings;

@@ -118,7 +118,7 @@ describe('compress', () => {
 
   it('refuses recipes that make no sense, naming the step', () => {
     expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { lowRank: { rank: 32 } }] }, texts)).toThrow(/layer0.qkv: lowRank: a dense f32 layer \(low rank before any prune, quantize or lowRank step\)/);
-    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, layers: ['tanh'] } }, { prune: { sparsity: 0.5 } }] }, texts)).toThrow(/recipe.steps\[1\]: only quantize or lowRank steps after a lowRank step/);
+    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, layers: ['tanh'] } }, { prune: { sparsity: 0.5 } }] }, texts)).toThrow(/recipe.steps\[1\]: only quantize, distill or lowRank steps after a lowRank step/);
     expect(() => compress(model, { steps: [{ lowRank: { rank: 30, layers: ['tanh'] } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/tanh: quantize.format: a form whose block divides the rank 30/);
     expect(() => compress(model, { steps: [{ lowRank: { rank: 32, energy: 0.9 } }] }, texts)).toThrow(/lowRank: exactly one of rank, energy, error, fraction/);
     expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'q4_0', activations: 'mse' } }] }, texts)).toThrow(/quantize.activations: only with method 'rtn' and format 'int8'/);

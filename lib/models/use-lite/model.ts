@@ -289,6 +289,12 @@ export class UseLite {
     for (const layer of this.layers.values()) layer.dispose();
   }
 
+  /** A copy of the token embedding table [vocabulary×d] (what a distilled student starts from). */
+  tokenEmbeddings(): { table: Float32Array; vocabulary: number; d: number } {
+    const [vocabulary, d] = this.#embeddings.shape as [number, number];
+    return { table: (this.#embeddings.data as Float32Array).slice(), vocabulary, d };
+  }
+
   /**
    * Embeddings [count×512], one unit-length row per text. The texts' tokens go through each dense
    * layer together (one product of all their rows); attention runs over the packed texts, each
