@@ -126,7 +126,11 @@ export function recoverLayers(
       lr: (step.lr ?? 0.01) * (scale || 1),
       validate: () => relativeError(held) ** 2,
       onProgress: (epoch, done, total) => progress?.(`distill ${name} (epoch ${epoch + 1})`, done, total),
-      afterStep: mask ? () => l.w.forEach((_, i) => mask[i] === 0 && (l.w[i] = 0)) : undefined,
+      afterStep: mask
+        ? () => {
+            for (let i = 0; i < mask.length; i++) if (mask[i] === 0) l.w[i] = 0;
+          }
+        : undefined,
       step: (batch) => {
         const indices = Int32Array.from(batch, (b) => trainRows[b]!);
         const m = indices.length, xb = take(x, l.k, indices), tb = take(target, l.n, indices);

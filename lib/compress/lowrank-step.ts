@@ -1,10 +1,11 @@
 /**
  * The recipe's `lowRank` step, and quantizing a low-rank layer's factors in a later `quantize` step.
  *
- *   lowRank   { method?: svd | asvd | whiten, rank | energy | error | fraction, rankMultiple?, layers? }
+ *   lowRank   { method?: svd | asvd | whiten, rank | energy | error | fraction | budget, rankMultiple?, layers? }
  *             each selected layer becomes W ≈ second·first (lib/compress/lowrank.ts); `fraction`
- *             keeps that fraction of the selected layers' weights, ranks allocated across them by
- *             energy gained per weight (allocateRanks). Ranks chosen by energy, error or fraction
+ *             keeps that fraction of the selected layers' weights, `budget` that many bytes at
+ *             `bytesPerWeight` (default 4), ranks allocated across them by energy gained per
+ *             weight (allocateRanks). Ranks chosen by energy, error or fraction
  *             are multiples of `rankMultiple` (default 32, what the block formats need of the
  *             second factor). Default method: 'whiten' (the least output error on the calibration).
  *
@@ -29,6 +30,9 @@ export interface LowRankStep {
   error?: number;
   /** Fraction of the selected layers' weights to keep, in (0, 1). */
   fraction?: number;
+  /** Bytes for the selected layers' factors, at `bytesPerWeight` (4, f32, by default; 34/32 for q8_0 after). */
+  budget?: number;
+  bytesPerWeight?: number;
   rankMultiple?: number;
   layers?: string[];
   powerIterations?: number;
@@ -39,10 +43,17 @@ const BLOCK_FORMATS: readonly string[] = ['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8-b
 /** Replaces each named layer's weights by a low-rank product and records its factors. */
 export function applyLowRank(step: LowRankStep, names: string[], working: Map<string, Working>, calibration: Calibration, progress?: (step: string, done: number, total: number) => void): void {
   const fn = 'compress';
-  const { method = 'whiten', rankMultiple = 32, fraction } = step;
-  const given = (['rank', 'energy', 'error', 'fraction'] as const).filter((key) => step[key] !== undefined);
-  if (given.length !== 1) fail('range', fn, 'lowRank', 'exactly one of rank, energy, error, fraction', given.join(', ') || 'none');
-  if (fraction !== undefined && !(fraction > 0 && fraction < 1)) fail('range', fn, 'lowRank.fraction', 'a fraction in (0, 1)', fraction);
+  const { method = 'whiten', rankMultiple = 32, bytesPerWeight = 4 } = step;
+  const given = (['rank', 'energy', 'error', 'fraction', 'budget'] as const).filter((key) => step[key] !== undefined);
+  if (given.length !== 1) fail('range', fn, 'lowRank', 'exactly one of rank, energy, error, fraction, budget', given.join(', ') || 'none');
+  if (step.fraction !== undefined && !(step.fraction > 0 && step.fraction < 1)) fail('range', fn, 'lowRank.fraction', 'a fraction in (0, 1)', step.fraction);
+  if (!(bytesPerWeight > 0)) fail('range', fn, 'lowRank.bytesPerWeight', 'a number > 0', bytesPerWeight);
+  const total = names.reduce((sum, name) => sum + working.get(name)!.n * working.get(name)!.k, 0);
+  if (step.budget !== undefined && !(step.budget > 0 && step.budget < total * bytesPerWeight)) {
+    fail('range', fn, 'lowRank.budget', `bytes in (0, ${total * bytesPerWeight}) (the selected layers at ${bytesPerWeight} bytes a weight)`, step.budget);
+  }
+  // A byte budget is a share of the weights at the given bytes per weight.
+  const fraction = step.fraction ?? (step.budget !== undefined ? step.budget / bytesPerWeight / total : undefined);
   for (const name of names) {
     const l = working.get(name)!;
     if (l.pruned || l.lowRank || l.choice) fail('range', fn, `${name}: lowRank`, 'a dense f32 layer (low rank before any prune, quantize or lowRank step)', l.methods.join(' → '));
@@ -57,7 +68,7 @@ export function applyLowRank(step: LowRankStep, names: string[], working: Map<st
     return decompose(l.w, l.n, l.k, { method, calibration: calibration.layer(name), maxRank: Math.min(wanted, full), powerIterations: step.powerIterations });
   });
   const ranks = fraction !== undefined
-    ? allocateRanks(decompositions, fraction * names.reduce((sum, name) => sum + working.get(name)!.n * working.get(name)!.k, 0), rankMultiple)
+    ? allocateRanks(decompositions, fraction * total, rankMultiple)
     : decompositions.map((d) => chooseRank(d, { rank: step.rank, energy: step.energy, error: step.error, rankMultiple }));
   names.forEach((name, i) => {
     const l = working.get(name)!;

@@ -62,9 +62,12 @@ export class Student {
     const ids = texts.map((text) => this.tokenizer.encode(text).subarray(0, MAX_TOKENS));
     const lengths = Int32Array.from(ids, (s) => Math.max(1, s.length));
     const tokens = new Int32Array(lengths.reduce((a, b) => a + b, 0));
-    let at = 0;
     // An empty text reads token 0 once, so every text has a row.
-    ids.forEach((s) => (s.length ? tokens.set(s, at) : (tokens[at] = 0), (at += Math.max(1, s.length))));
+    let at = 0;
+    for (const sentence of ids) {
+      if (sentence.length) tokens.set(sentence, at);
+      at += Math.max(1, sentence.length);
+    }
     const pooled = meanPool(embeddingGather(table, this.d, tokens), this.d, lengths);
     const m = texts.length;
     const hidden = gemmF32(pooled, w1, m, this.hidden, this.d, { transB: true });

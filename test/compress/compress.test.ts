@@ -106,9 +106,10 @@ describe('compress', () => {
     small.dispose();
   });
 
-  it('low rank by a fraction of the weights: ranks allocated across layers, multiples of 32, within the budget', () => {
+  it('low rank by a byte budget: ranks allocated across layers, multiples of 32, within the budget', () => {
     const layers = ['layer0.qkv', 'layer0.out', 'layer1.ffn1'];
-    const { model: small, report } = compress(model, { steps: [{ lowRank: { method: 'svd', fraction: 0.25, layers } }] }, texts);
+    const budget = 0.25 * 4 * (768 * 256 + 512 * 256 + 1536 * 512);
+    const { model: small, report } = compress(model, { steps: [{ lowRank: { method: 'svd', budget, layers } }] }, texts);
     const chosen = report.filter((r) => layers.includes(r.layer));
     const weights = chosen.reduce((sum, r) => sum + (small.layers.get(r.layer as UseLiteLayer) as LowRankLinear).weightBytes / 4, 0);
     expect(weights).toBeLessThanOrEqual(0.25 * chosen.reduce((sum, r) => sum + r.n * r.k, 0));
@@ -120,7 +121,8 @@ describe('compress', () => {
     expect(() => compress(model, { steps: [{ prune: { sparsity: 0.5 } }, { lowRank: { rank: 32 } }] }, texts)).toThrow(/layer0.qkv: lowRank: a dense f32 layer \(low rank before any prune, quantize or lowRank step\)/);
     expect(() => compress(model, { steps: [{ lowRank: { rank: 32, layers: ['tanh'] } }, { prune: { sparsity: 0.5 } }] }, texts)).toThrow(/recipe.steps\[1\]: only quantize, distill or lowRank steps after a lowRank step/);
     expect(() => compress(model, { steps: [{ lowRank: { rank: 30, layers: ['tanh'] } }, { quantize: { format: 'q4_0' } }] }, texts)).toThrow(/tanh: quantize.format: a form whose block divides the rank 30/);
-    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, energy: 0.9 } }] }, texts)).toThrow(/lowRank: exactly one of rank, energy, error, fraction/);
+    expect(() => compress(model, { steps: [{ lowRank: { rank: 32, energy: 0.9 } }] }, texts)).toThrow(/lowRank: exactly one of rank, energy, error, fraction, budget/);
+    expect(() => compress(model, { steps: [{ lowRank: { budget: 1e9, layers: ['tanh'] } }] }, texts)).toThrow(/lowRank.budget: bytes in \(0, 1048576\) \(the selected layers at 4 bytes a weight\)/);
     expect(() => compress(model, { steps: [{ quantize: { method: 'gptq', format: 'q4_0', activations: 'mse' } }] }, texts)).toThrow(/quantize.activations: only with method 'rtn' and format 'int8'/);
     expect(() => checkRecipe({ steps: [] })).toThrow(/recipe: \{ steps: \[ … \] \} with at least one step/);
     expect(() => checkRecipe({ steps: [{ shrink: {} }] })).toThrow(/recipe.steps\[0\]: one of \{ prune: … \}/);

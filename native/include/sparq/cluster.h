@@ -32,7 +32,8 @@ struct ClusterView {
 };
 
 // out[t] = codebook[index p0 + t of the row] for t in [0, count); p0 is a multiple of 16, and
-// p0 + count ≤ the row's length. Reads no byte of the row past index p0 + count − 1's last byte.
+// p0 + count ≤ the row's length. A full step may load up to 16 bytes from where its indices start,
+// past the row's end on its last one: rows live in a ClusteredMatrix, whose 64 bytes of slack cover it.
 using ClusterDecodeFn = void (*)(const uint8_t* row, int bits, const float* codebook, size_t p0, size_t count, float* out);
 // y[i·ldy + j] = Σ_p W[j][p]·x[i·ldx + p] for i in [0, m), j in [n0, n1). No bias. The sum's order
 // is the tier's own (a float reduction, DESIGN.md §3's bound); W's values are exactly the codebooks'.
