@@ -163,6 +163,8 @@ const cases: Case[] = [
   ['gemmF32: b short with transB', () => gemmF32(new Float32Array(6), new Float32Array(5), 2, 2, 3, { transB: true }), RangeError, /^gemmF32: expected b: Float32Array of length ≥ 6 \(k·n\), received Float32Array of length 5$/],
   ['gemmF32: b a Float64Array', () => gemmF32(new Float32Array(6), new Float64Array(6) as unknown as Float32Array, 2, 2, 3), TypeError, /^gemmF32: expected b: Float32Array, received Float64Array of length 6$/],
   ['gemmF32: transB a number', () => gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, { transB: 1 as unknown as boolean }), TypeError, /^gemmF32: expected options\.transB: a boolean, received number 1$/],
+  ['gemmF32: transA a string', () => gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, { transA: 'yes' as unknown as boolean }), TypeError, /^gemmF32: expected options\.transA: a boolean, received string "yes"$/],
+  ['gemmF32: a short with transA', () => gemmF32(new Float32Array(5), new Float32Array(6), 2, 2, 3, { transA: true }), RangeError, /^gemmF32: expected a: Float32Array of length ≥ 6 \(k·m\), received Float32Array of length 5$/],
   ['gemmF32: out short', () => gemmF32(new Float32Array(6), new Float32Array(6), 2, 2, 3, { out: new Float32Array(3) }), RangeError, /^gemmF32: expected out: Float32Array of length ≥ 4 \(m·n\), received Float32Array of length 3$/],
 ];
 

@@ -67,5 +67,6 @@ describe('distillation', () => {
     const rows = student.embed(held.slice(0, 3));
     for (let i = 0; i < 3; i++) expect(Math.hypot(...rows.subarray(i * 512, (i + 1) * 512))).toBeCloseTo(1, 5);
     expect(student.byteLength).toBe(4 * (vocabulary * d + 64 * d + 64 + 512 * 64 + 512));
+    expect(() => trainStudent(student, { texts: trainTexts, teacher: null }, { loss: 'cosine' })).toThrow(/trainStudent: expected data.teacher: the teacher's embeddings for the cosine loss/);
   });
 });

@@ -114,13 +114,21 @@ describe('Linear.wrap', () => {
     expect(totalByteLength([wrappedInt8, wrappedQ, wrappedCsr])).toBe(wrappedInt8.byteLength + wrappedQ.byteLength + wrappedCsr.byteLength);
     wrappedCsr.dispose();
     expect(csr.disposed).toBe(true);
+    // A clustered matrix: the lookup-table matmul with the layer's bias, its codebook values as weights.
+    const clustered = sparq.clusterWeights(w, n, k64, { bits: 3, groupRows: 4 }).matrix;
+    const wrappedClustered = Linear.wrap(clustered, { bias });
+    expect([wrappedClustered.format, wrappedClustered.weightBytes]).toEqual(['clustered', clustered.byteLength]);
+    expectSameFloats(wrappedClustered.effectiveWeights(), clustered.dequantize(), { wrap: 'clustered' });
+    expectSameFloats(wrappedClustered.forward(x, 5), sparq.matmulClustered(x, clustered, 5, { bias }), { wrap: 'clustered' });
+    wrappedClustered.dispose();
+    expect(clustered.disposed).toBe(true);
   });
 
   it('refuses what does not fit the matrix', () => {
     const int8 = sparq.quantizeLinearInt8(w, n, k64);
     expectThrows(() => Linear.wrap(int8, { bias }), RangeError, /^Linear\.wrap: expected options\.bias: no bias for a LinearInt8 \(it holds its own\)/);
     expectThrows(() => Linear.wrap(sparq.packF32(w, n, k64), { precision: 'f32' }), RangeError, /^Linear\.wrap: expected options\.precision: no precision but for a QuantizedMatrix/);
-    expectThrows(() => Linear.wrap(w as never), TypeError, /^Linear\.wrap: expected weight: a PackedF32Matrix, LinearInt8, QuantizedMatrix or CsrMatrix, received Float32Array/);
+    expectThrows(() => Linear.wrap(w as never), TypeError, /^Linear\.wrap: expected weight: a PackedF32Matrix, LinearInt8, QuantizedMatrix, CsrMatrix or ClusteredMatrix, received Float32Array/);
     expectThrows(() => Linear.wrap(sparq.packF32(w, n, k64), { bias: new Float32Array(3) }), RangeError, /^Linear\.wrap: expected options\.bias: Float32Array of length 24 \(n\)/);
   });
 });

@@ -119,5 +119,8 @@ describe('backward passes', () => {
     };
     expectClose(meanPoolBackward(pooledGrad, lengths, 4), numeric(f64(rowsX), pool), 1e-6, 'meanPool');
     expectThrows(() => embeddingGatherBackward(Int32Array.of(5), new Float32Array(4), 5, 4), RangeError, /expected ids\[0\]: a row in \[0, 5\)/);
+    expectThrows(() => linearBackward(new Float32Array(6), new Float32Array(6), new Float32Array(3), 2, 2, 3), RangeError, /^linearBackward: expected dy: Float32Array of length ≥ 4 \(m·n\), received Float32Array of length 3$/);
+    expectThrows(() => layerNormBackward(new Float32Array(6), new Float32Array(2), new Float32Array(6), 2, 3, 1e-5), RangeError, /^layerNormBackward: expected gamma: Float32Array of length 3 \(d\)/);
+    expectThrows(() => reluBackward(new Float32Array(3), new Float32Array(2)), RangeError, /^reluBackward: expected dy: length 3 \(x's\), received number 2$/);
   });
 });
