@@ -14,40 +14,14 @@
 
 const { MemoryReader, readableMemory } = require('./memory-read');
 
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+const { median, microseconds } = require('./interleaved');
+const { uniformFloats, xorshift32 } = require('./sparse-peers');
 
-function uniform(count, seed) {
-  const out = new Float32Array(count);
-  let s = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+const uniform = (count, seed) => uniformFloats(count, seed, -0.5, 0.5);
 
 function fillBytes(bytes, seed) {
-  let s = seed >>> 0;
-  for (let i = 0; i < bytes.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    bytes[i] = s >>> 24;
-  }
-}
-
-/** Microseconds per call over at least `ms`, calls cycling through `calls`. */
-function time(calls, ms) {
-  let i = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    calls[i++ % calls.length]();
-    elapsed = Number(process.hrtime.bigint() - start) / 1e3;
-  } while (elapsed < ms * 1e3 || i < calls.length);
-  return elapsed / i;
+  const next = xorshift32(seed);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = next() >>> 24;
 }
 
 async function coldGemv(ctx, bits, threadCounts) {
@@ -75,8 +49,8 @@ async function coldGemv(ctx, bits, threadCounts) {
     try {
       for (let round = 0; round < rounds; round++) {
         let r = 0;
-        samples.read.push(time([() => reader.read((r++ % count) * indexBytes, indexBytes)], args.quick ? 150 : 400));
-        samples.lut.push(time(matrices.map((w) => () => sparq.matmulClustered(x, w, 1, { out })), args.quick ? 150 : 400));
+        samples.read.push(microseconds([() => reader.read((r++ % count) * indexBytes, indexBytes)], args.quick ? 150 : 400));
+        samples.lut.push(microseconds(matrices.map((w) => () => sparq.matmulClustered(x, w, 1, { out })), args.quick ? 150 : 400));
       }
     } finally {
       await reader.close();
@@ -102,7 +76,7 @@ function warm(ctx, n, k, m) {
   const x = uniform(m * k, 9), out = new Float32Array(m * n);
   const samples = forms.map(() => []);
   for (let round = 0; round < (args.quick ? 3 : 7); round++) {
-    forms.forEach(([, layer], i) => samples[i].push(time([() => layer.forward(x, m, { out })], args.quick ? 20 : 60)));
+    forms.forEach(([, layer], i) => samples[i].push(microseconds([() => layer.forward(x, m, { out })], args.quick ? 20 : 60)));
   }
   const dense = median(samples[0]);
   ctx.rows.push(`  cluster ${n}x${k} m${m}`.padEnd(34) + forms.map(([label], i) => `${label} ${median(samples[i]).toFixed(0)} µs (×${(dense / median(samples[i])).toFixed(2)})`).join(', '));

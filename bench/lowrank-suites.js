@@ -8,35 +8,10 @@
 //
 //   lowrank <n>x<k> m<m> <format>       --filter '^lowrank' runs it
 
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+const { median, microseconds } = require('./interleaved');
+const { uniformFloats } = require('./sparse-peers');
 
-/** Microseconds per call: calls repeated for at least `ms`. */
-function time(call, ms) {
-  call();
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    call();
-    calls++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e3;
-  } while (elapsed < ms * 1e3);
-  return elapsed / calls;
-}
-
-function uniform(count, seed) {
-  const out = new Float32Array(count);
-  let s = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+const uniform = (count, seed) => uniformFloats(count, seed, -0.5, 0.5);
 
 async function run(ctx) {
   const { args, sparq, progress } = ctx;
@@ -63,7 +38,7 @@ async function run(ctx) {
           const out = new Float32Array(m * n);
           const samples = [dense, ...layers].map(() => []);
           for (let round = 0; round < rounds; round++) {
-            [dense, ...layers].forEach((layer, i) => samples[i].push(time(() => layer.forward(x, m, { out }), ms)));
+            [dense, ...layers].forEach((layer, i) => samples[i].push(microseconds([() => layer.forward(x, m, { out })], ms)));
           }
           const denseUs = median(samples[0]);
           const ratios = ranks.map((r, i) => [r, median(samples[i + 1]) / denseUs]);

@@ -21,11 +21,7 @@ function configFor(args) {
   return args.quick ? { sentences: 32, rounds: 2, threads: [1] } : { sentences: 128, rounds: 3, threads: args.threads ?? [1, 2] };
 }
 
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+const { median } = require('./interleaved');
 
 /** Seconds to embed every sentence in batches of `batch`. */
 async function seconds(embed, sentences, batch) {

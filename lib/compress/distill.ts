@@ -17,7 +17,7 @@ import type { UseLite, UseLiteLayer } from '../models/use-lite/model';
 import { linearBackward } from '../train/backward';
 import { train } from '../train/trainer';
 import { fail } from '../validate';
-import type { Working } from './working';
+import { selectRows, type Working } from './working';
 
 export interface DistillStep {
   /** Passes over the layer's calibration rows (default 20). */
@@ -64,13 +64,6 @@ function rms(v: Float32Array): number {
   return Math.sqrt(s / Math.max(1, v.length));
 }
 
-/** The rows of a [rows×d] matrix at the given indices. */
-function take(a: Float32Array, d: number, rows: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length * d);
-  for (let r = 0; r < rows.length; r++) out.set(a.subarray(rows[r]! * d, (rows[r]! + 1) * d), r * d);
-  return out;
-}
-
 /**
  * Trains each selected pruned or low-rank layer of `working` toward `teacher`'s outputs on `texts`.
  * `student(working)` builds the f32 model of the working weights (the compress loop's rebuild).
@@ -109,14 +102,18 @@ export function recoverLayers(
       const z = gemmF32(xb, l.lowRank.first, m, l.lowRank.rank, l.k, { transB: true });
       return { y: gemmF32(z, l.lowRank.second, m, l.n, l.lowRank.rank, { transB: true }), z };
     };
-    const relativeError = (indices: Int32Array) => {
-      const xb = take(x, l.k, indices), tb = take(target, l.n, indices);
-      const { y } = forward(xb, indices.length);
+    // The held-out rows, taken once: every epoch's validation reads them.
+    const heldX = selectRows(x, l.k, held), heldTarget = selectRows(target, l.n, held);
+    const relativeError = () => {
+      const { y } = forward(heldX, held.length);
       let num = 0, den = 0;
-      for (let i = 0; i < y.length; i++) (num += (y[i]! + bias[i % l.n]! - tb[i]!) ** 2), (den += tb[i]! ** 2);
+      for (let i = 0; i < y.length; i++) {
+        num += (y[i]! + bias[i % l.n]! - heldTarget[i]!) ** 2;
+        den += heldTarget[i]! ** 2;
+      }
       return den > 0 ? Math.sqrt(num / den) : 0;
     };
-    const before = relativeError(held);
+    const before = relativeError();
     const scale = rms(params[0]!);
     const result = train({
       params,
@@ -124,7 +121,7 @@ export function recoverLayers(
       batchSize: step.batchSize ?? 256,
       epochs: step.epochs ?? 20,
       lr: (step.lr ?? 0.01) * (scale || 1),
-      validate: () => relativeError(held) ** 2,
+      validate: () => relativeError() ** 2,
       onProgress: (epoch, done, total) => progress?.(`distill ${name} (epoch ${epoch + 1})`, done, total),
       afterStep: mask
         ? () => {
@@ -133,7 +130,7 @@ export function recoverLayers(
         : undefined,
       step: (batch) => {
         const indices = Int32Array.from(batch, (b) => trainRows[b]!);
-        const m = indices.length, xb = take(x, l.k, indices), tb = take(target, l.n, indices);
+        const m = indices.length, xb = selectRows(x, l.k, indices), tb = selectRows(target, l.n, indices);
         const { y, z } = forward(xb, m);
         let den = 0, loss = 0;
         for (let i = 0; i < tb.length; i++) den += tb[i]! ** 2;
@@ -155,7 +152,7 @@ export function recoverLayers(
       },
     });
     if (l.lowRank) l.w = gemmF32(l.lowRank.second, l.lowRank.first, l.n, l.k, l.lowRank.rank);
-    const after = relativeError(held);
+    const after = relativeError();
     l.methods.push(`distilled (layer-wise, output error ${before.toFixed(3)} → ${after.toFixed(3)})`);
     reports.push({ layer: name, before, after, epochs: result.trainLoss.length });
   }

@@ -15,6 +15,7 @@
  */
 import { gemmF32 } from '../dense';
 import type { LinearFormat } from '../nn/linear';
+import { factorBlockSize } from '../nn/lowrank';
 import { fail } from '../validate';
 import type { Calibration, LayerCalibration } from './calibrate';
 import { gptqQuantize } from './gptq';
@@ -37,8 +38,6 @@ export interface LowRankStep {
   layers?: string[];
   powerIterations?: number;
 }
-
-const BLOCK_FORMATS: readonly string[] = ['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8-block'];
 
 /** Replaces each named layer's weights by a low-rank product and records its factors. */
 export function applyLowRank(step: LowRankStep, names: string[], working: Map<string, Working>, calibration: Calibration, progress?: (step: string, done: number, total: number) => void): void {
@@ -86,7 +85,7 @@ export function quantizeFactors(name: string, l: Working, q: { method?: string; 
   const method = q.method ?? 'rtn';
   if (q.activations !== undefined) fail('range', fn, `${name}: quantize.activations`, 'a dense layer (not a low-rank one)', q.activations);
   if (q.format.startsWith('csr')) fail('range', fn, `${name}: quantize.format`, 'a dense form for the factors of a low-rank layer', q.format);
-  const block = BLOCK_FORMATS.includes(q.format) ? (q.blockSize ?? (q.format === 'nf4' || q.format === 'int8-block' ? 64 : 32)) : 1;
+  const block = factorBlockSize(q.format, q.blockSize);
   if (f.rank % block !== 0) fail('range', fn, `${name}: quantize.format`, `a form whose block divides the rank ${f.rank} (lowRank.rankMultiple)`, `${q.format} with blocks of ${block}`);
   if (method === 'rtn') {
     l.lowRank!.factors = [{ weights: f.first, format: q.format, blockSize: q.blockSize }, { weights: f.second, format: q.format, blockSize: q.blockSize }];

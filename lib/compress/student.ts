@@ -16,6 +16,7 @@ import { embeddingGather, meanPool } from '../nn/ops';
 import { embeddingGatherBackward, linearBackward, meanPoolBackward, reluBackward } from '../train/backward';
 import { cosineLoss, distillationLoss } from '../train/losses';
 import { train, type TrainResult } from '../train/trainer';
+import { normalize } from '../eval/evaluate';
 import { seededRandom } from '../eval/random';
 import { fail } from '../validate';
 
@@ -91,13 +92,7 @@ export class Student {
   /** Unit-length outputs [count×outputs] (the embedding, for an embedding student). */
   embed(texts: readonly string[]): Float32Array {
     const out = this.run(texts).out;
-    for (let i = 0; i < texts.length; i++) {
-      const row = out.subarray(i * this.outputs, (i + 1) * this.outputs);
-      let squares = 0;
-      for (const v of row) squares += v * v;
-      const inverse = squares > 0 ? 1 / Math.sqrt(squares) : 0;
-      for (let j = 0; j < row.length; j++) row[j] = row[j]! * inverse;
-    }
+    for (let i = 0; i < texts.length; i++) normalize(out.subarray(i * this.outputs, (i + 1) * this.outputs));
     return out;
   }
 

@@ -116,7 +116,8 @@ function documentVectors(embeddings: Float32Array, documents: number, s: number)
   return out;
 }
 
-function normalize(v: Float32Array): void {
+/** Scales v to unit length in place (a zero vector stays zero). */
+export function normalize(v: Float32Array): void {
   let squares = 0;
   for (const x of v) squares += x * x;
   const inverse = squares > 0 ? 1 / Math.sqrt(squares) : 0;

@@ -11,7 +11,13 @@ import { Linear, type FromWeightsOptions } from './linear';
 
 export type FactorOptions = Pick<FromWeightsOptions, 'bias' | 'format' | 'blockSize' | 'precision'>;
 
-const blockFormat = (format: string) => (format === 'int8-block' ? 'int8' : format) as QuantFormat;
+const BLOCK_FORMS: readonly string[] = ['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8-block'];
+
+/** Elements per block of a factor stored in `format` (1 for the forms without blocks): the rank must be a multiple. */
+export function factorBlockSize(format: string | undefined, blockSize?: number): number {
+  if (!format || !BLOCK_FORMS.includes(format)) return 1;
+  return blockSize ?? defaultBlockSize((format === 'int8-block' ? 'int8' : format) as QuantFormat);
+}
 
 export class LowRankLinear extends Linear {
   readonly format = 'lowrank';
@@ -44,7 +50,7 @@ export class LowRankLinear extends Linear {
     typed(fn, 'first', first, Float32Array, count(fn, 'rank·k', rank, k), 'rank·k', true);
     typed(fn, 'second', second, Float32Array, count(fn, 'n·rank', n, rank), 'n·rank', true);
     const { bias, ...form } = o;
-    const block = form.format && form.format !== 'f32' && form.format !== 'int8' && !form.format.startsWith('csr') ? (form.blockSize ?? defaultBlockSize(blockFormat(form.format))) : 1;
+    const block = factorBlockSize(form.format, form.blockSize);
     if (rank % block !== 0) fail('range', fn, 'rank', `a multiple of ${block} (the second factor's k, in ${form.format} blocks)`, rank);
     const a = Linear.fromWeights(first, rank, k, form);
     try {

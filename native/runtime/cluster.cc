@@ -21,7 +21,6 @@ std::atomic<const char*> gLastTier{nullptr};
 // Below this many multiply-adds the pool costs more than it saves.
 constexpr size_t kSerialWork = size_t(1) << 18;
 constexpr int kTasksPerThread = 4;
-constexpr int kRowChunk = 64;
 // More activation rows than this go through the f32 GEMM on decoded panels (each weight decoded
 // once per row block of the GEMM, then used by all its rows); fewer through the tier's own matmul.
 constexpr int kFusedRows = 4;
@@ -117,25 +116,16 @@ void matmulClustered(const float* x, int m, const ClusteredMatrix& w, const floa
   const ClusterMatmulFn fn = ran("matmul").matmul;
   const size_t work = size_t(m) * size_t(n) * v.k;
   const int pool = work < kSerialWork ? 1 : threads();
-  // Tasks: chunks of up to kRowChunk rows × ranges of weight rows (multiples of 4). Each task owns
-  // its outputs and sums each one alone, so the split never changes Y.
-  const int rowChunk = std::min(m, kRowChunk);
-  const int rowChunks = (m + rowChunk - 1) / rowChunk;
-  int ranges = 1;
-  if (pool > 1) ranges = std::max(1, (pool * kTasksPerThread + rowChunks - 1) / rowChunks);
-  int step = (n + ranges - 1) / ranges;
-  step = std::min(n, (step + 3) / 4 * 4);
+  // At most kFusedRows activation rows here: tasks are ranges of weight rows (multiples of 4), each
+  // owning its outputs and summing each one alone, so the split never changes Y.
+  int ranges = pool > 1 ? pool * kTasksPerThread : 1;
+  const int step = std::min(n, ((n + ranges - 1) / ranges + 3) / 4 * 4);
   ranges = (n + step - 1) / step;
-  auto task = [&](int t) {
-    const int i0 = (t % rowChunks) * rowChunk, rows = std::min(rowChunk, m - i0);
-    const int n0 = (t / rowChunks) * step, n1 = std::min(n, n0 + step);
-    fn(x + size_t(i0) * v.k, v.k, rows, v, n0, n1, y + size_t(i0) * size_t(n), size_t(n));
-  };
-  const int tasks = rowChunks * ranges;
-  if (pool == 1 || tasks == 1) {
-    for (int t = 0; t < tasks; t++) task(t);
+  auto task = [&](int t) { fn(x, v.k, m, v, t * step, std::min(n, (t + 1) * step), y, size_t(n)); };
+  if (pool == 1 || ranges == 1) {
+    for (int t = 0; t < ranges; t++) task(t);
   } else {
-    parallelFor(tasks, task);
+    parallelFor(ranges, task);
   }
   if (bias) {
     for (int i = 0; i < m; i++)
