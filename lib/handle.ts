@@ -11,7 +11,7 @@ import { native, type NativeHandle } from './native';
 
 // Node ≥ 20.4 defines Symbol.dispose (for `using`); older versions get the registered symbol
 // TypeScript's downlevel helpers look for.
-const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
+export const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
 
 export abstract class NativeObject {
   /** @internal */

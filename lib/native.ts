@@ -15,7 +15,8 @@ export type QuantizedHandle = { readonly __brand: 'QuantizedMatrix' };
 export type CsrHandle = { readonly __brand: 'CsrMatrix' };
 export type PackedF32Handle = { readonly __brand: 'PackedF32' };
 export type ClusteredHandle = { readonly __brand: 'ClusteredMatrix' };
-export type NativeHandle = PackedInt8Handle | LinearInt8Handle | QuantizedHandle | CsrHandle | PackedF32Handle | ClusteredHandle;
+export type MappedFileHandle = { readonly __brand: 'MappedFile' };
+export type NativeHandle = PackedInt8Handle | LinearInt8Handle | QuantizedHandle | CsrHandle | PackedF32Handle | ClusteredHandle | MappedFileHandle;
 
 export interface NativeCpuInfo {
   arch: string;
@@ -80,6 +81,13 @@ export interface Native {
   clusteredFromBytes(n: number, k: number, bits: number, groupRows: number, bytes: Uint8Array): ClusteredHandle;
   clusteredToBytes(w: ClusteredHandle): Uint8Array;
   clusteredDecode(w: ClusteredHandle, out: Float32Array): void;
+
+  mapFile(path: string, fn: string): [MappedFileHandle, number];
+  mappedRead(file: MappedFileHandle, offset: number, length: number): Uint8Array;
+  mappedQuantized(file: MappedFileHandle, offset: number, format: 'q8_0' | 'q4_0' | 'q4_1', n: number, k: number): QuantizedHandle;
+  /** type: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1 */
+  mappedDecode(file: MappedFileHandle, offset: number, type: number, count: number, out: Float32Array): void;
+  mappedPackF32(file: MappedFileHandle, offset: number, type: number, n: number, k: number): PackedF32Handle;
   matmulClustered(x: Float32Array, w: ClusteredHandle, m: number, bias: Float32Array | undefined, out: Float32Array): void;
   matmulClusteredAsync(x: Float32Array, w: ClusteredHandle, m: number, bias: Float32Array | undefined): Promise<Float32Array>;
   clusterAssign(values: Float32Array, centroids: Float32Array, codes: Uint8Array): void;

@@ -120,6 +120,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sparq::binding::initDense(env, exports);
   sparq::binding::initOps(env, exports);
   sparq::binding::initCluster(env, exports);
+  sparq::binding::initFiles(env, exports);
   return exports;
 }
 }  // namespace

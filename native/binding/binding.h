@@ -161,5 +161,6 @@ void initDense(Napi::Env env, Napi::Object exports);
 void initQuant(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initCluster(Napi::Env env, Napi::Object exports);
+void initFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace sparq::binding

@@ -24,10 +24,19 @@ namespace sparq::binding {
 
 constexpr napi_type_tag kHandleTag = {0x73706172712d6862ULL, 0x616e646c65303031ULL};
 
-// The bytes an object owns; objects whose size is not bytes() specialise this.
+// The bytes an object owns: its ownedBytes() when it has one (objects that may borrow memory, such
+// as a QuantizedMatrix adopted from a mapped file), else bytes(); other objects specialise this.
+template <typename T>
+auto ownedBytesOf(const T& value, int) -> decltype(size_t(value.ownedBytes())) {
+  return value.ownedBytes();
+}
+template <typename T>
+size_t ownedBytesOf(const T& value, long) {
+  return value.bytes();
+}
 template <typename T>
 size_t ownedBytes(const T& value) {
-  return value.bytes();
+  return ownedBytesOf(value, 0);
 }
 
 struct Holder {

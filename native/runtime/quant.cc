@@ -259,7 +259,13 @@ QuantizedMatrix::QuantizedMatrix(QFormat format, int n, size_t k, int blockSize)
   if (!p) throw std::bad_alloc();
   std::memset(p + bytes(), 0, rounded - bytes());
   data_.reset(p);
+  view_ = p;
 }
+
+QuantizedMatrix::QuantizedMatrix(QFormat format, int n, size_t k, int blockSize, std::shared_ptr<const void> owner,
+                                 const uint8_t* bytes)
+    : format_(format), n_(n), k_(k), blockSize_(blockSize),
+      rowBytes_(k / size_t(blockSize) * blockBytes(format, blockSize)), owner_(std::move(owner)), view_(bytes) {}
 
 bool quantizeActivations(const float* x, size_t m, size_t k, int8_t* q, float* d, int32_t* s) {
   auto quantize = pick(&QuantKernels::quantizeAct, "quantizeAct");

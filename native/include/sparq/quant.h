@@ -133,7 +133,13 @@ enum class Precision : int { int8 = 0, f32 = 1 };
 
 class QuantizedMatrix {
  public:
+  // Owned blocks, zero-initialized; fill them through data().
   QuantizedMatrix(QFormat format, int n, size_t k, int blockSize);
+  // Adopted blocks: `bytes` (n·rowBytes of them, plus at least 64 readable bytes after them) stay
+  // owned by `owner` (a MappedFile), which this matrix keeps alive. They are read-only: data()
+  // must not be written through for an adopted matrix.
+  QuantizedMatrix(QFormat format, int n, size_t k, int blockSize, std::shared_ptr<const void> owner,
+                  const uint8_t* bytes);
   QFormat format() const { return format_; }
   int n() const { return n_; }
   size_t k() const { return k_; }
@@ -141,8 +147,12 @@ class QuantizedMatrix {
   size_t rowBytes() const { return rowBytes_; }
   size_t bytes() const { return size_t(n_) * rowBytes_; }
   uint8_t* data() { return data_.get(); }
-  const uint8_t* data() const { return data_.get(); }
-  QWeights weights() const { return {data_.get(), rowBytes_, blockSize_, k_}; }
+  const uint8_t* data() const { return view_; }
+  // Whether the blocks live in someone else's memory (a mapped file) rather than this object's.
+  bool adopted() const { return owner_ != nullptr; }
+  // Heap bytes this object owns (0 when adopted), what is reported to V8.
+  size_t ownedBytes() const { return adopted() ? 0 : bytes(); }
+  QWeights weights() const { return {view_, rowBytes_, blockSize_, k_}; }
 
  private:
   struct Free {
@@ -154,6 +164,8 @@ class QuantizedMatrix {
   int blockSize_;
   size_t rowBytes_;
   std::unique_ptr<uint8_t, Free> data_;  // 64-byte aligned, one spare line for tail over-reads
+  std::shared_ptr<const void> owner_;    // keeps adopted bytes alive
+  const uint8_t* view_;                  // the blocks: data_ or adopted bytes
 };
 
 // Y[m×n] = X[m×k]·Wᵀ (+ bias). Returns false when precision is int8 and X holds NaN/±Inf.
