@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `sparq` command. Subcommands: demo (what `npm start` runs), info, bench, embed, compress, student. Arguments are
+ * The `sparq` command. Subcommands: demo (what `npm start` runs), info, bench, embed, compress, student, inspect,
+ * convert, quantize. Arguments are
  * parsed by node:util's parseArgs (strict: an unknown flag or a bad value is a usage error, exit 2).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCompress } from './cli/compress';
 import { runDemo } from './cli/demo';
 import { runStudent } from './cli/student';
+import { printConvert, printInspect } from './cli/files';
+import type { TensorType } from './io/types';
 import { printEmbeddings } from './cli/embed';
 import { printInfo, printKernelTables } from './cli/kernels';
 import { LINEAR_FORMATS, type LinearFormat } from './nn/linear';
@@ -31,6 +34,11 @@ Commands:
                     result through the evaluation harness
   student           a small student distilled from USE-lite on real sentences, measured and
                     timed against its teacher, and as spam classifiers with and without it
+  inspect <file>    a GGUF or safetensors file: format, metadata, tensors, totals per type
+  convert <in> <out>
+                    rewrite a model file as GGUF or safetensors, optionally re-encoding weights
+  quantize <in> <out> --format <type>
+                    convert with the weights quantized (q8_0, q4_0, q4_1)
 
 Run sparq <command> --help for its options.
 
@@ -68,6 +76,31 @@ ${COMMON}`,
   --json            the results as JSON
 
 ${COMMON}`,
+  inspect: `Usage: sparq inspect <file> [--all] [--json]
+
+  <file>            a GGUF (v2, v3) or safetensors file; the format is told by its first bytes
+  --all             every metadata key and tensor (default: the first 20 keys and 40 tensors)
+  --json            the summary as JSON
+
+${COMMON}`,
+  convert: `Usage: sparq convert <in> <out> [--to gguf|safetensors] [--type <type>] [--json] [--no-progress]
+
+  --to <format>     the output format (default: from <out>'s extension, .gguf or .safetensors)
+  --type <type>     store weights (tensors of 2+ dimensions whose rows are whole blocks) as
+                    f32, f16, bf16, q8_0, q4_0 or q4_1; other tensors keep their type. Without
+                    it every tensor keeps its type, except that safetensors cannot hold block
+                    types (written as f32) and GGUF has no unsigned or f8 types (written as f32)
+  --json            what was written, per tensor, as JSON
+
+  safetensors metadata holds strings: GGUF values are written as text, arrays as JSON.
+
+${COMMON}`,
+  quantize: `Usage: sparq quantize <in> <out> --format <type> [--to gguf|safetensors] [--json] [--no-progress]
+
+  sparq convert with --type: weights stored as q8_0, q4_0 or q4_1 (ggml's blocks of 32,
+  quantized by ggml's reference rules). Write GGUF for the block types.
+
+${COMMON}`,
   info: `Usage: sparq info\n\n${COMMON}`,
   bench: `Usage: sparq bench\n\n${COMMON}`,
   embed: `Usage: sparq embed [--format <form>] [--json] <text> [<text> …]
@@ -95,7 +128,12 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   embed: { format: { type: 'string' }, json: { type: 'boolean' } },
   compress: { recipe: { type: 'string' }, calibration: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
   student: { sentences: { type: 'string' }, epochs: { type: 'string' }, hidden: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+  inspect: { all: { type: 'boolean' }, json: { type: 'boolean' } },
+  convert: { to: { type: 'string' }, type: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+  quantize: { to: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
 };
+
+const POSITIONALS: Record<string, [number, number]> = { embed: [1, Infinity], inspect: [1, 1], convert: [2, 2], quantize: [2, 2] };
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -109,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
   if (command !== undefined && !(command in OPTIONS)) throw new UsageError(`unknown command '${command}'`);
   let parsed;
   try {
-    parsed = parseArgs({ args: command ? argv.slice(1) : argv, options: { ...COMMON_OPTIONS, ...OPTIONS[command ?? 'info'] }, allowPositionals: command === 'embed', strict: true });
+    parsed = parseArgs({ args: command ? argv.slice(1) : argv, options: { ...COMMON_OPTIONS, ...OPTIONS[command ?? 'info'] }, allowPositionals: command !== undefined && command in POSITIONALS, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -124,6 +162,9 @@ async function main(argv: string[]): Promise<number> {
     if (!cpuInfo().supported.includes(values['isa'] as Tier)) throw new UsageError(`--isa: ${values['isa']} cannot run here (supported: ${cpuInfo().supported.join(', ')})`);
     setIsa(values['isa'] as Tier);
   }
+  const expected = command === undefined ? undefined : POSITIONALS[command];
+  if (expected && command !== 'embed' && (positionals.length < expected[0] || positionals.length > expected[1]))
+    throw new UsageError(`${command}: expected ${expected[0] === 1 ? 'a file' : 'an input and an output file'}, received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const t = positiveNumber('threads', values['threads'] as string | undefined, true);
   if (t !== undefined) setThreads(t);
   switch (command) {
@@ -153,6 +194,17 @@ async function main(argv: string[]): Promise<number> {
         progress: values['no-progress'] !== true,
         json: values['json'] === true,
       });
+      return 0;
+    }
+    case 'inspect': {
+      printInspect(positionals[0]!, { all: values['all'] === true, json: values['json'] === true });
+      return 0;
+    }
+    case 'convert':
+    case 'quantize': {
+      const type = (command === 'quantize' ? values['format'] : values['type']) as string | undefined;
+      if (command === 'quantize' && !['q8_0', 'q4_0', 'q4_1'].includes(type ?? '')) throw new UsageError(`quantize: expected --format q8_0, q4_0 or q4_1, received ${type === undefined ? 'none' : `'${type}'`}`);
+      printConvert(positionals[0]!, positionals[1]!, { to: values['to'] as 'gguf' | undefined, type: type as TensorType | undefined, progress: values['no-progress'] !== true, json: values['json'] === true });
       return 0;
     }
     case 'embed': {

@@ -20,7 +20,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-asan"      # git-ignored: never the host's build/
-TESTS="${SPARQ_ASAN_TESTS:-test/native test/errors.test.ts test/errors-quant.test.ts test/errors-sparse.test.ts test/errors-ops.test.ts test/boundary.test.ts test/robustness/hostile.test.ts test/robustness/process.test.ts test/robustness/fuzz.test.ts test/robustness/pinning.test.ts}"
+TESTS="${SPARQ_ASAN_TESTS:-test/native test/errors.test.ts test/errors-quant.test.ts test/errors-sparse.test.ts test/errors-ops.test.ts test/boundary.test.ts test/robustness/hostile.test.ts test/robustness/process.test.ts test/robustness/fuzz.test.ts test/robustness/fuzz-files.test.ts test/io test/robustness/pinning.test.ts}"
 CXX_TEST_BINARIES=(test_gemm_int8 test_quant test_gemm_f32 test_sparse test_ops)
 cd "$ROOT"
 started=$SECONDS

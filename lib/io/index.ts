@@ -6,3 +6,4 @@ export { ModelFile, openModel, parseModelHeader, sniffFormat, type ModelFormat, 
 export { parseSafetensors, saveSafetensors, SAFETENSORS_MAX_HEADER, type SafetensorsHeader } from './safetensors';
 export type { TensorData, TensorInfo } from './tensor';
 export { GGML_TYPE_IDS, SAFETENSORS_DTYPES, TYPE_INFO, typeBytes, type TensorType, type TypeInfo } from './types';
+export { encodeTensor, ENCODABLE, f32ToBf16 } from './encode';

@@ -69,7 +69,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   const float* x = typedArray<float>(info, 0, fn, "w", napi_float32_array, uint64_t(n) * uint64_t(k));
   auto w = std::make_shared<QuantizedMatrix>(f, n, size_t(k), bs);
   size_t bad = 0;
-  const QStatus status = quantizeRows(f, x, size_t(n), size_t(k), bs, w->data(), &bad);
+  const QStatus status = quantizeRows(f, x, size_t(n), size_t(k), bs, w->mutableData(), &bad);
   if (status != QStatus::ok) quantizeFailed(info.Env(), fn, "w", f, status, x, size_t(k), bs, bad);
   return wrapMatrix(info.Env(), w);
 }
@@ -88,7 +88,7 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
                                " (n·k/blockSize blocks of " + std::to_string(blockBytes(f, bs)) + " bytes), received length " +
                                std::to_string(info[4].As<Napi::TypedArray>().ElementLength()));
   auto w = std::make_shared<QuantizedMatrix>(f, n, size_t(k), bs);
-  std::memcpy(w->data(), bytes, w->bytes());
+  std::memcpy(w->mutableData(), bytes, w->bytes());
   return wrapMatrix(info.Env(), w);
 }
 

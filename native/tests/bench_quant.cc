@@ -43,7 +43,7 @@ double gBatchSeconds = 0.05;
 // hundreds of MB of floats would take longer than the benchmark).
 std::unique_ptr<QuantizedMatrix> randomMatrix(QFormat f, int n, int k, int blockSize, std::mt19937& rng) {
   auto w = std::make_unique<QuantizedMatrix>(f, n, size_t(k), blockSize);
-  uint8_t* p = w->data();
+  uint8_t* p = w->mutableData();
   const size_t bytes = w->bytes(), block = blockBytes(f, blockSize);
   for (size_t i = 0; i + 4 <= bytes; i += 4) {
     const uint32_t r = uint32_t(rng());

@@ -133,11 +133,10 @@ enum class Precision : int { int8 = 0, f32 = 1 };
 
 class QuantizedMatrix {
  public:
-  // Owned blocks, zero-initialized; fill them through data().
+  // Owned blocks, zero-initialized; fill them through mutableData().
   QuantizedMatrix(QFormat format, int n, size_t k, int blockSize);
   // Adopted blocks: `bytes` (n·rowBytes of them, plus at least 64 readable bytes after them) stay
-  // owned by `owner` (a MappedFile), which this matrix keeps alive. They are read-only: data()
-  // must not be written through for an adopted matrix.
+  // owned by `owner` (a MappedFile), which this matrix keeps alive. They are read-only.
   QuantizedMatrix(QFormat format, int n, size_t k, int blockSize, std::shared_ptr<const void> owner,
                   const uint8_t* bytes);
   QFormat format() const { return format_; }
@@ -146,7 +145,8 @@ class QuantizedMatrix {
   int blockSize() const { return blockSize_; }
   size_t rowBytes() const { return rowBytes_; }
   size_t bytes() const { return size_t(n_) * rowBytes_; }
-  uint8_t* data() { return data_.get(); }
+  // The owned blocks to fill, right after construction; null for an adopted matrix.
+  uint8_t* mutableData() { return data_.get(); }
   const uint8_t* data() const { return view_; }
   // Whether the blocks live in someone else's memory (a mapped file) rather than this object's.
   bool adopted() const { return owner_ != nullptr; }
