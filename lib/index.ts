@@ -100,6 +100,7 @@ export {
 } from './models/use-lite/model';
 export { emailText, readSpamAssassin, SPAM_PACKAGE, spamDirectory, type Email } from './data/spam';
 export { UseTokenizer, type Vocabulary } from './models/use-lite/tokenizer';
+export { openUseLite, saveUseLite } from './models/use-lite/file';
 export { readUseLiteVocabulary, useLiteDirectory, USE_LITE_PACKAGE } from './models/use-lite/files';
 export { readBrown, type BrownDocument } from './data/brown';
 export {

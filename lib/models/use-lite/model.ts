@@ -175,18 +175,31 @@ export class UseLite {
   readonly #maxTokens: number;
   readonly #timing: Float32Array;
   readonly #tensors: Map<string, Tensor>;
+  readonly #graph: Map<string, Tensor>;
+  readonly #fromFile: boolean;
 
   /** @internal Use {@link loadUseLite}. */
-  constructor(tensors: Map<string, Tensor>, tokenizer: UseTokenizer, linear: LayerFormats = {}) {
+  constructor(tensors: Map<string, Tensor>, tokenizer: UseTokenizer, linear: LayerFormats = {}, ready?: ReadonlyMap<UseLiteLayer, Linear>) {
     this.#tensors = tensors;
-    const get = (name: string): Tensor => tensors.get(name) ?? fail('range', 'loadUseLite', 'model.json', `a tensor named ${name}`, undefined);
+    this.#fromFile = ready !== undefined;
+    // Every tensor read outside the dense layers: what a saved model must hold besides them.
+    const graph = new Map<string, Tensor>();
+    this.#graph = graph;
+    const lookup = (name: string): Tensor => tensors.get(name) ?? fail('range', 'loadUseLite', 'model.json', `a tensor named ${name}`, undefined);
+    const get = (name: string): Tensor => {
+      const t = lookup(name);
+      graph.set(name, t);
+      return t;
+    };
     const floats = (name: string) => get(name).data as Float32Array;
     const scalar = (name: string) => get(name).data[0]!;
     // A kernel stored [in×out] (MatMul, or a 1×1 Conv2D's [1,1,in,out]) → Linear's W [out×in].
     const keptHeads = new Map<string, string>();
     // depth: an attention layer's head width (qkv and out only).
     const dense = (name: UseLiteLayer, kernel: string, bias: string, depth?: number): Linear => {
-      const { shape, data } = get(kernel);
+      const given = ready?.get(name);
+      if (given) return given;
+      const { shape, data } = lookup(kernel);
       const [k, n] = shape.slice(-2) as [number, number];
       const w = new Float32Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = data[p * n + j]!;
@@ -207,15 +220,16 @@ export class UseLite {
         keptHeads.set(name, heads.join(','));
       }
       if (rows || columns) {
-        const kept = selectNeurons(weights ?? w, n, k, floats(bias), rows, columns);
+        const kept = selectNeurons(weights ?? w, n, k, lookup(bias).data as Float32Array, rows, columns);
         // A ready matrix (or factors) already has the smaller shape; it takes the kept neurons' biases.
         if (lowRank) return lowRankLayer(lowRank, kept.n, kept.k, kept.bias);
         if (matrix) return wrapWithBias(matrix, kept.bias, choice.precision);
         return Linear.fromWeights(kept.w, kept.n, kept.k, { ...choice, bias: kept.bias });
       }
-      if (lowRank) return lowRankLayer(lowRank, n, k, floats(bias));
-      if (matrix) return wrapWithBias(matrix, floats(bias), choice.precision);
-      return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: floats(bias) });
+      const b = lookup(bias).data as Float32Array;
+      if (lowRank) return lowRankLayer(lowRank, n, k, b);
+      if (matrix) return wrapWithBias(matrix, b, choice.precision);
+      return Linear.fromWeights(weights ?? w, n, k, { ...choice, bias: b });
     };
     const norm = (prefix: string): Norm => ({
       gamma: floats(`${prefix}layer_norm_scale/ConcatPartitions/concat`),
@@ -281,7 +295,13 @@ export class UseLite {
    * function choosing per layer. The tokenizer, embeddings and norms are shared.
    */
   withFormats(linear: LayerFormats): UseLite {
+    if (this.#fromFile) fail('range', 'UseLite.withFormats', 'this', 'a model with its f32 kernels (loadUseLite); one read from a saved file holds only its stored layers', 'a model opened from a file');
     return new UseLite(this.#tensors, this.tokenizer, linear);
+  }
+
+  /** @internal The tensors the forward pass reads besides the dense layers, by graph name (what saveUseLite stores). */
+  graphTensors(): ReadonlyMap<string, Tensor> {
+    return this.#graph;
   }
 
   /** Frees the dense layers' native weights now (the garbage collector would, later). */

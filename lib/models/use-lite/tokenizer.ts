@@ -39,6 +39,8 @@ export class UseTokenizer {
   readonly #root = node();
   /** UTF-16 length of each id's piece: the back-tracking step. */
   readonly #lengths: Int32Array;
+  /** The [piece, score] pairs it was built from, by id (what a saved model stores). */
+  readonly vocabulary: Vocabulary;
 
   constructor(vocabulary: Vocabulary) {
     const fn = 'UseTokenizer';
@@ -46,6 +48,7 @@ export class UseTokenizer {
       fail('type', fn, 'vocabulary', `an array of more than ${RESERVED} [piece, score] pairs`, vocabulary);
     }
     this.#lengths = new Int32Array(vocabulary.length);
+    this.vocabulary = Object.freeze(vocabulary.map((entry) => Object.freeze([...entry] as [string, number | null])));
     vocabulary.forEach((entry, id) => {
       const [piece, score] = Array.isArray(entry) ? entry : [];
       if (typeof piece !== 'string' || piece.length === 0 || !(score === null || (typeof score === 'number' && Number.isFinite(score)))) {
