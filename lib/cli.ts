@@ -55,7 +55,10 @@ ${COMMON}`,
   --no-progress     no progress on stderr
 
 ${COMMON}`,
-  compress: `Usage: sparq compress --recipe <file.json> [--calibration <n>] [--json] [--no-progress]
+  compress: `Usage: sparq compress [<out>] --recipe <file.json> [--calibration <n>] [--json] [--no-progress]
+
+  <out>             save the compressed model there: .gguf or .safetensors (sparq embed and
+                    openUseLite read it back); the input is the USE-lite npm package
 
   --recipe <file>   the steps, e.g. {"steps": [{"prune": {"criterion": "wanda", "n": 2, "m": 4}},
                     {"quantize": {"method": "gptq", "format": "q4_0"}}]}; steps: prune (magnitude,
@@ -88,8 +91,10 @@ ${COMMON}`,
   --to <format>     the output format (default: from <out>'s extension, .gguf or .safetensors)
   --type <type>     store weights (tensors of 2+ dimensions whose rows are whole blocks) as
                     f32, f16, bf16, q8_0, q4_0 or q4_1; other tensors keep their type. Without
-                    it every tensor keeps its type, except that safetensors cannot hold block
-                    types (written as f32) and GGUF has no unsigned or f8 types (written as f32)
+                    it every tensor keeps its type: ggml block types go into safetensors as
+                    their raw bytes (i8 [rows, rowBytes], the type kept in the metadata, restored
+                    when converted back; --type f32 gives plain floats instead), and GGUF's
+                    missing types (unsigned, bool, f8) are written as f32
   --json            what was written, per tensor, as JSON
 
   safetensors metadata holds strings: GGUF values are written as text, arrays as JSON.
@@ -103,7 +108,9 @@ ${COMMON}`,
 ${COMMON}`,
   info: `Usage: sparq info\n\n${COMMON}`,
   bench: `Usage: sparq bench\n\n${COMMON}`,
-  embed: `Usage: sparq embed [--format <form>] [--json] <text> [<text> …]
+  embed: `Usage: sparq embed [--format <form> | --model <file>] [--json] <text> [<text> …]
+
+  --model <file>    a USE-lite saved by sparq compress <out> (GGUF or safetensors)
 
   --format <form>   how the dense layers are stored: ${LINEAR_FORMATS.join(', ')} (default f32)
   --json            print the embeddings as JSON (one array of 512 numbers per text);
@@ -125,7 +132,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   demo: { full: { type: 'boolean' }, methods: { type: 'boolean' }, seconds: { type: 'string' }, 'no-progress': { type: 'boolean' } },
   info: {},
   bench: {},
-  embed: { format: { type: 'string' }, json: { type: 'boolean' } },
+  embed: { format: { type: 'string' }, model: { type: 'string' }, json: { type: 'boolean' } },
   compress: { recipe: { type: 'string' }, calibration: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
   student: { sentences: { type: 'string' }, epochs: { type: 'string' }, hidden: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
   inspect: { all: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -133,7 +140,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   quantize: { to: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
 };
 
-const POSITIONALS: Record<string, [number, number]> = { embed: [1, Infinity], inspect: [1, 1], convert: [2, 2], quantize: [2, 2] };
+const POSITIONALS: Record<string, [number, number]> = { embed: [1, Infinity], inspect: [1, 1], convert: [2, 2], quantize: [2, 2], compress: [0, 1] };
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -164,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const expected = command === undefined ? undefined : POSITIONALS[command];
   if (expected && command !== 'embed' && (positionals.length < expected[0] || positionals.length > expected[1]))
-    throw new UsageError(`${command}: expected ${expected[0] === 1 ? 'a file' : 'an input and an output file'}, received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+    throw new UsageError(`${command}: expected ${command === 'compress' ? 'at most an output file' : expected[0] === 1 ? 'a file' : 'an input and an output file'}, received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const t = positiveNumber('threads', values['threads'] as string | undefined, true);
   if (t !== undefined) setThreads(t);
   switch (command) {
@@ -183,7 +190,9 @@ async function main(argv: string[]): Promise<number> {
     case 'compress': {
       if (typeof values['recipe'] !== 'string') throw new UsageError('compress: expected --recipe <file.json>');
       const calibration = positiveNumber('calibration', values['calibration'] as string | undefined, true) ?? 256;
-      runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true });
+      const out = positionals[0];
+      if (out !== undefined && !/\.(gguf|safetensors)$/i.test(out)) throw new UsageError(`compress: expected the output file to end .gguf or .safetensors, received '${out}'`);
+      runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true, out });
       return 0;
     }
     case 'student': {
@@ -211,7 +220,8 @@ async function main(argv: string[]): Promise<number> {
       const format = (values['format'] as string | undefined) ?? 'f32';
       if (!(LINEAR_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${LINEAR_FORMATS.join(', ')}, received '${format}'`);
       if (positionals.length === 0) throw new UsageError('embed: expected at least one text');
-      printEmbeddings(positionals, format as LinearFormat, values['json'] === true);
+      if (values['model'] !== undefined && values['format'] !== undefined) throw new UsageError('embed: expected --format or --model, not both');
+      printEmbeddings(positionals, format as LinearFormat, values['json'] === true, values['model'] as string | undefined);
       return 0;
     }
   }

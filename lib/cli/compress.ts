@@ -1,15 +1,17 @@
 /**
  * `sparq compress --recipe r.json`: USE-lite compressed by a JSON recipe (lib/compress/compress.ts),
  * a report per layer, then the result through the evaluation harness's quick subset next to f32
- * (the demo's data and columns). Needs the demo's devDependencies (model, Brown, SpamAssassin).
+ * (the demo's data and columns); with an output file, the compressed model saved there (GGUF or
+ * safetensors, lib/models/use-lite/file.ts). Needs the demo's devDependencies (model, Brown, SpamAssassin).
  */
 import { readFileSync } from 'node:fs';
 import { checkRecipe, compress } from '../compress/compress';
 import { calibrationSentences, Evaluation } from '../eval/evaluate';
 import { loadUseLite } from '../models/use-lite/model';
+import { saveUseLite } from '../models/use-lite/file';
 import { Progress } from './progress';
 
-export function runCompress(opts: { recipe: string; calibration: number; progress: boolean; json: boolean }): void {
+export function runCompress(opts: { recipe: string; calibration: number; progress: boolean; json: boolean; out?: string }): void {
   let recipe;
   try {
     recipe = checkRecipe(JSON.parse(readFileSync(opts.recipe, 'utf8')));
@@ -22,6 +24,7 @@ export function runCompress(opts: { recipe: string; calibration: number; progres
   const t0 = performance.now();
   const { model, report } = compress(f32, recipe, calibrationSentences({ count: opts.calibration }), { onProgress });
   const seconds = (performance.now() - t0) / 1000;
+  if (opts.out !== undefined) saveUseLite(model, opts.out);
   const evaluation = Evaluation.prepare(f32, { sentencesPerDocument: 4, emails: 600, trainEmails: 600, emailChars: 400, onProgress });
   const result = evaluation.evaluate(model, { label: 'compressed' });
   progress.done();
@@ -29,7 +32,7 @@ export function runCompress(opts: { recipe: string; calibration: number; progres
     console.log(JSON.stringify({ recipe, seconds, report, f32: evaluation.reference, result }, null, 2));
     return;
   }
-  console.log(`USE-lite compressed by ${opts.recipe} in ${seconds.toFixed(1)} s (${opts.calibration} calibration sentences)`);
+  console.log(`USE-lite compressed by ${opts.recipe} in ${seconds.toFixed(1)} s (${opts.calibration} calibration sentences)${opts.out ? `, saved to ${opts.out}` : ''}`);
   console.log('');
   console.log(`  ${'layer'.padEnd(16)}${'shape'.padStart(10)}  ${'format'.padEnd(9)}${'sparsity'.padStart(9)}${'bits'.padStart(7)}${'recon'.padStart(8)}  steps`);
   for (const r of report) {

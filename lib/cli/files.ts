@@ -98,15 +98,6 @@ export function outputFormat(path: string, to?: string): ModelFormat {
   throw new RangeError(`cannot tell the output format from '${path}': name it .gguf or .safetensors, or pass --to`);
 }
 
-/** The type `t` is written as: `type` for weights it fits, else its own when the format holds it, else f32. */
-function targetType(t: TensorInfo, format: ModelFormat, type: TensorType | undefined): TensorType {
-  const rows = t.shape.length ? t.shape[t.shape.length - 1]! : 1;
-  const isFloat = ['f32', 'f16', 'bf16', 'f64'].includes(t.type) || TYPE_INFO[t.type].block > 1;
-  if (type !== undefined && isFloat && t.shape.length >= 2 && rows % TYPE_INFO[type].block === 0 && t.elements > 0) return type;
-  if (format === 'safetensors') return SAFETENSORS_NAMES.has(t.type) ? t.type : 'f32';
-  return t.type === 'bool' || t.type === 'u8' || t.type === 'u16' || t.type === 'u32' || t.type === 'u64' || t.type.startsWith('f8') ? 'f32' : t.type;
-}
-
 // An array's items as JSON can hold them: typed arrays as arrays, 64-bit integers as strings.
 function plain(a: GgufArray): unknown[] {
   return Array.from(a.items as ArrayLike<unknown>, (x) => (typeof x === 'bigint' ? String(x) : typeof x === 'object' && x !== null ? plain(x as GgufArray) : x));
@@ -135,6 +126,40 @@ export interface ConvertReport {
   seconds: number;
 }
 
+/** Metadata key under which a ggml block tensor stored as raw bytes in safetensors keeps its type. */
+export const GGML_TYPE_KEY = 'sparq.ggml_type.';
+
+interface Plan {
+  t: TensorInfo;
+  /** The type written. */
+  to: TensorType;
+  /** The shape written ([…, rowBytes] for block bytes in safetensors; the real shape when they come back). */
+  shape: readonly number[];
+  /** Copy the bytes as they are (same type, or block bytes moved between formats). */
+  raw: boolean;
+}
+
+/**
+ * What `t` becomes: weights (2+ dims, rows of whole blocks) re-encoded to `type`; ggml block types
+ * into safetensors as their raw bytes (i8 [rows, rowBytes], the type kept in metadata, so nothing is
+ * lost and converting back restores them); otherwise the type itself when the format holds it, else f32.
+ */
+function planFor(t: TensorInfo, format: ModelFormat, type: TensorType | undefined, stored: TensorType | undefined): Plan {
+  const inner = t.shape.length ? t.shape[t.shape.length - 1]! : 1;
+  const isFloat = ['f32', 'f16', 'bf16', 'f64'].includes(t.type) || TYPE_INFO[t.type].block > 1;
+  if (stored !== undefined && format === 'gguf' && (t.type === 'i8' || t.type === 'u8') && TYPE_INFO[stored] && type === undefined) {
+    const { block, bytes } = TYPE_INFO[stored];
+    if (inner % bytes === 0) return { t, to: stored, shape: [...t.shape.slice(0, -1), (inner / bytes) * block], raw: true };
+  }
+  if (type !== undefined && isFloat && t.shape.length >= 2 && inner % TYPE_INFO[type].block === 0 && t.elements > 0) return { t, to: type, shape: t.shape, raw: type === t.type };
+  if (format === 'safetensors' && TYPE_INFO[t.type].block > 1) {
+    const rowBytes = (inner / TYPE_INFO[t.type].block) * TYPE_INFO[t.type].bytes;
+    return { t, to: 'i8', shape: [...t.shape.slice(0, -1), rowBytes], raw: true };
+  }
+  const keeps = format === 'safetensors' ? SAFETENSORS_NAMES.has(t.type) : !['bool', 'u8', 'u16', 'u32', 'u64', 'f8_e4m3', 'f8_e5m2'].includes(t.type);
+  return keeps ? { t, to: t.type, shape: t.shape, raw: true } : { t, to: 'f32', shape: t.shape, raw: false };
+}
+
 export function convertModel(input: string, output: string, opts: ConvertOptions): ConvertReport {
   const format = outputFormat(output, opts.to);
   if (opts.type !== undefined && !ENCODABLE.includes(opts.type)) throw new RangeError(`--type: expected one of ${ENCODABLE.join(', ')}, received '${opts.type}'`);
@@ -143,15 +168,25 @@ export function convertModel(input: string, output: string, opts: ConvertOptions
   const started = performance.now();
   const progress = new Progress(opts.progress);
   using file = openModel(input);
-  const plan = file.tensors.map((t) => ({ t, to: targetType(t, format, opts.type) }));
+  const storedType = (name: string): TensorType | undefined => {
+    const v = file.metadata.get(GGML_TYPE_KEY + name);
+    return v?.type === 'string' && v.value in TYPE_INFO ? (v.value as TensorType) : undefined;
+  };
+  const plan = file.tensors.map((t) => planFor(t, format, opts.type, storedType(t.name)));
+  const metadata = metadataFor(file, format);
+  for (const p of plan) {
+    const key = GGML_TYPE_KEY + p.t.name;
+    if (format === 'gguf') (metadata as Map<string, GgufValue>).delete(key);
+    else if (p.to === 'i8' && TYPE_INFO[p.t.type].block > 1) (metadata as Record<string, string>)[key] = p.t.type;
+  }
   let done = 0;
-  const tensors: TensorData[] = plan.map(({ t, to }) => ({
+  const tensors: TensorData[] = plan.map(({ t, to, shape, raw }) => ({
     name: t.name,
     type: to,
-    shape: t.shape,
+    shape,
     data: () => {
       progress.update(`${format === 'gguf' ? 'GGUF' : 'safetensors'}: tensors`, ++done, plan.length);
-      if (to === t.type) return file.bytes(t.name);
+      if (raw) return file.bytes(t.name);
       try {
         return encodeTensor('convert', t.name, file.toFloat32(t.name), t.shape, to);
       } catch (e) {
@@ -159,8 +194,8 @@ export function convertModel(input: string, output: string, opts: ConvertOptions
       }
     },
   }));
-  if (format === 'gguf') saveGguf(output, tensors, { metadata: metadataFor(file, format) as Map<string, GgufValue> });
-  else saveSafetensors(output, tensors, metadataFor(file, format) as Record<string, string>);
+  if (format === 'gguf') saveGguf(output, tensors, { metadata: metadata as Map<string, GgufValue> });
+  else saveSafetensors(output, tensors, metadata as Record<string, string>);
   progress.done();
   using written = openModel(output);
   return {

@@ -54,8 +54,21 @@ describe('sparq inspect', () => {
 });
 
 describe('sparq convert and quantize', () => {
-  it('GGUF → safetensors → GGUF keeps values; block tensors become f32 in safetensors', () => {
-    const r1 = run('convert', path('in.gguf'), path('mid.safetensors'));
+  it('GGUF → safetensors → GGUF is lossless: block tensors travel as their bytes and come back typed', () => {
+    const r0 = run('convert', path('in.gguf'), path('back.safetensors'));
+    expect(r0.status, r0.stderr).toBe(0);
+    expect(r0.stdout).toMatch(/1 tensors q4_0 → i8/);
+    const back = run('convert', path('back.safetensors'), path('back.gguf'));
+    expect(back.status, back.stderr).toBe(0);
+    using original = openModel(path('in.gguf'));
+    using restored = openModel(path('back.gguf'));
+    expect(restored.tensor('q')).toMatchObject({ type: 'q4_0', shape: [n, k] });
+    expect(restored.bytes('q')).toEqual(original.bytes('q'));
+    expect([...restored.metadata.keys()].some((key) => key.startsWith('sparq.ggml_type.'))).toBe(false);
+  });
+
+  it('GGUF → safetensors (--type f32) → GGUF keeps values', () => {
+    const r1 = run('convert', path('in.gguf'), path('mid.safetensors'), '--type', 'f32');
     expect(r1.status, r1.stderr).toBe(0);
     expect(r1.stdout).toMatch(/1 tensors q4_0 → f32/);
     const r2 = run('convert', path('mid.safetensors'), path('out.gguf'), '--type', 'f16');
@@ -70,6 +83,7 @@ describe('sparq convert and quantize', () => {
     expect(b.tensor('b').type).toBe('f32'); // 1-D: kept
     expect(b.toFloat32('w')).toEqual(a.toFloat32('w'));
     expect(b.toFloat32('q')).toEqual(f16ToF32(f32ToF16(a.toFloat32('q'))));
+    expect(mid.tensor('w').type).toBe('f32'); // f16 weights re-encoded too by --type f32
   });
 
   it('quantize writes ggml blocks equal to sparq.quantize of the values', () => {
