@@ -1,9 +1,11 @@
 /**
  * Element decoders in TS for the types the native side does not convert: wide and integer types,
- * the two f8 formats and ggml's q5_0/q5_1/q8_1. Each follows the format's own definition, in f32
+ * the two f8 formats, ggml's q5_0/q5_1/q8_1 and the K-quants q2_K…q6_K (lib/reference/kquant.ts,
+ * bit-exact with ggml). Each follows the format's own definition, in f32
  * (Math.fround after each operation, no fused multiply-add), as ggml's reference dequantizers.
  */
 import { f16ToF32 } from '../reference/f16';
+import { dequantizeKQuant } from '../reference/kquant';
 import type { TensorType } from './types';
 
 const fround = Math.fround;
@@ -57,7 +59,7 @@ function q5(view: DataView, blocks: number, withMin: boolean, out: Float32Array)
 /** Types {@link decodeTensor} can turn into f32 values. */
 export const TS_DECODABLE: ReadonlySet<TensorType> = new Set<TensorType>([
   'f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool',
-  'q5_0', 'q5_1', 'q8_1',
+  'q5_0', 'q5_1', 'q8_1', 'q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K',
 ]);
 
 /** The values of `elements` elements of `type` stored in `bytes`, as f32 (integers above 2²⁴ round). */
@@ -93,6 +95,13 @@ export function decodeTensor(type: TensorType, bytes: Uint8Array, elements: numb
         const d = f16At(view, b * 36);
         for (let j = 0; j < 32; j++) out[b * 32 + j] = fround(view.getInt8(b * 36 + 4 + j) * d);
       }
+      return;
+    case 'q2_K':
+    case 'q3_K':
+    case 'q4_K':
+    case 'q5_K':
+    case 'q6_K':
+      dequantizeKQuant(type, bytes, elements, out);
       return;
     default:
       throw new RangeError(`decodeTensor: expected type: one of ${[...TS_DECODABLE].join(', ')}, received '${type}'`);

@@ -6,3 +6,4 @@ export * from './dense';
 export { roundHalfAway, roundHalfEven } from './round';
 export * from './ops';
 export * from './cluster';
+export { dequantizeKQuant, K_BLOCK, K_BLOCK_BYTES, scaleMinK4, scalesQ3K, type KQuantType } from './kquant';

@@ -209,3 +209,22 @@ describe('openModel', () => {
     expect(() => f.toFloat32('w', { out: new Float32Array(3) })).toThrow(RangeError);
   });
 });
+
+describe('K-quant tensors in files', () => {
+  it('q2_K…q6_K tensors of a GGUF decode to ggml\'s values', () => {
+    const golden = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'kquant-ggml.json'), 'utf8')) as { types: Record<string, { bytes: string; bits: number[] }> };
+    const tensors: TensorData[] = Object.entries(golden.types).map(([type, { bytes }]) => ({
+      name: type,
+      type: type as TensorType,
+      shape: [2, 512],
+      data: Uint8Array.from(bytes.match(/../g)!, (h) => parseInt(h, 16)),
+    }));
+    saveGguf(path('k.gguf'), tensors);
+    using f = openModel(path('k.gguf'));
+    for (const [type, { bits }] of Object.entries(golden.types)) {
+      const y = new Uint32Array(f.toFloat32(type).buffer);
+      const nan = (b: number) => (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
+      for (let i = 0; i < bits.length; i++) if (!nan(bits[i]!)) expect(y[i], `${type}[${i}]`).toBe(bits[i]);
+    }
+  });
+});
