@@ -13,7 +13,7 @@ import { closeSync, openSync } from 'node:fs';
 import { Cursor, type ByteSource } from './bytes';
 import { writeAll } from './safetensors';
 import { product, tensorBytes, type TensorData, type TensorInfo } from './tensor';
-import { GGML_TYPE_IDS, GGML_TYPES_BY_ID, TYPE_INFO, typeBytes } from './types';
+import { GGML_TYPE_IDS, GGML_TYPES_BY_ID, TYPE_INFO, typeBytes, type TensorType } from './types';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -155,7 +155,7 @@ export function parseGguf(source: ByteSource): GgufHeader {
     alignment = given.value as number;
   }
 
-  const infos: { name: string; type: (typeof TYPE_INFO extends Record<infer K, unknown> ? K : never); dims: number[]; elements: number; byteLength: number; offset: number; at: number }[] = [];
+  const infos: { name: string; type: TensorType; dims: number[]; elements: number; byteLength: number; offset: number; at: number }[] = [];
   const names = new Set<string>();
   for (let i = 0; i < tensorCount; i++) {
     const at = cursor.offset;
