@@ -38,7 +38,7 @@ Commands:
   convert <in> <out>
                     rewrite a model file as GGUF or safetensors, optionally re-encoding weights
   quantize <in> <out> --format <type>
-                    convert with the weights quantized (q8_0, q4_0, q4_1)
+                    convert with the weights quantized (q8_0, q4_0, q4_1, q4_K, q5_K, q6_K)
 
 Run sparq <command> --help for its options.
 
@@ -90,7 +90,8 @@ ${COMMON}`,
 
   --to <format>     the output format (default: from <out>'s extension, .gguf or .safetensors)
   --type <type>     store weights (tensors of 2+ dimensions whose rows are whole blocks) as
-                    f32, f16, bf16, q8_0, q4_0 or q4_1; other tensors keep their type. Without
+                    f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q5_K or q6_K; other tensors keep
+                    their type. Without
                     it every tensor keeps its type: ggml block types go into safetensors as
                     their raw bytes (i8 [rows, rowBytes], the type kept in the metadata, restored
                     when converted back; --type f32 gives plain floats instead), and GGUF's
@@ -102,8 +103,9 @@ ${COMMON}`,
 ${COMMON}`,
   quantize: `Usage: sparq quantize <in> <out> --format <type> [--to gguf|safetensors] [--json] [--no-progress]
 
-  sparq convert with --type: weights stored as q8_0, q4_0 or q4_1 (ggml's blocks of 32,
-  quantized by ggml's reference rules). Write GGUF for the block types.
+  sparq convert with --type: weights stored as q8_0, q4_0 or q4_1 (ggml's blocks of 32) or
+  q4_K, q5_K, q6_K (super-blocks of 256; weights whose rows are not a multiple of 256 keep their
+  type), quantized by ggml's reference rules. Write GGUF for the block types.
 
 ${COMMON}`,
   info: `Usage: sparq info\n\n${COMMON}`,
@@ -212,7 +214,7 @@ async function main(argv: string[]): Promise<number> {
     case 'convert':
     case 'quantize': {
       const type = (command === 'quantize' ? values['format'] : values['type']) as string | undefined;
-      if (command === 'quantize' && !['q8_0', 'q4_0', 'q4_1'].includes(type ?? '')) throw new UsageError(`quantize: expected --format q8_0, q4_0 or q4_1, received ${type === undefined ? 'none' : `'${type}'`}`);
+      if (command === 'quantize' && !['q8_0', 'q4_0', 'q4_1', 'q4_K', 'q5_K', 'q6_K'].includes(type ?? '')) throw new UsageError(`quantize: expected --format q8_0, q4_0, q4_1, q4_K, q5_K or q6_K, received ${type === undefined ? 'none' : `'${type}'`}`);
       printConvert(positionals[0]!, positionals[1]!, { to: values['to'] as 'gguf' | undefined, type: type as TensorType | undefined, progress: values['no-progress'] !== true, json: values['json'] === true });
       return 0;
     }

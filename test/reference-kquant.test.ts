@@ -6,9 +6,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dequantizeKQuant, scaleMinK4, scalesQ3K, type KQuantType } from '../lib/reference/index';
+import { dequantizeKQuant, nearestInt, quantizeKQuant, scaleMinK4, scalesQ3K, type KQuantizable, type KQuantType } from '../lib/reference/index';
 
-const golden = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'kquant-ggml.json'), 'utf8')) as { types: Record<KQuantType, { bytes: string; bits: number[] }> };
+const golden = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'kquant-ggml.json'), 'utf8')) as {
+  types: Record<KQuantType, { bytes: string; bits: number[] }>;
+  quantize: { x: number[]; bytes: Record<KQuantizable, string> };
+};
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));
 const bitsOf = (y: Float32Array) => [...new Uint32Array(y.buffer, y.byteOffset, y.length)];
 const ONE = [0x00, 0x3c]; // f16 1.0
@@ -106,5 +109,37 @@ describe('K-quant layouts, hand-worked', () => {
     expect(() => dequantizeKQuant('q4_K', new Uint8Array(144), 100)).toThrow(/expected elements: a multiple of 256, received 100/);
     expect(() => dequantizeKQuant('q4_K', new Uint8Array(10), 256)).toThrow(/expected bytes: 144 \(1 blocks of 144\), received 10/);
     expect(() => dequantizeKQuant('q7_K' as KQuantType, new Uint8Array(10), 256)).toThrow(/expected type/);
+  });
+});
+
+describe("ggml's reference quantizers, byte for byte", () => {
+  const x = new Float32Array(new Uint32Array(golden.quantize.x).buffer);
+  const sizes: Record<KQuantizable, number> = { q4_K: 144, q5_K: 176, q6_K: 210 };
+  for (const type of ['q4_K', 'q5_K', 'q6_K'] as const) {
+    it(`${type}: 10 super-blocks (gaussian-like, all positive, zeros, constant, an outlier, tiny, large, all zero)`, () => {
+      const got = quantizeKQuant(type, x);
+      const want = hex(golden.quantize.bytes[type]);
+      for (let b = 0; b < 10; b++) {
+        const size = sizes[type];
+        expect([...got.subarray(b * size, (b + 1) * size)], `${type} block ${b}`).toEqual([...want.subarray(b * size, (b + 1) * size)]);
+      }
+      // What it writes dequantizes close to the input: within half a step of each sub-block's scale.
+      const y = dequantizeKQuant(type, got, x.length);
+      let err = 0, norm = 0;
+      for (let i = 0; i < x.length; i++) (err += (x[i]! - y[i]!) ** 2), (norm += x[i]! ** 2);
+      expect(Math.sqrt(err / norm)).toBeLessThan(type === 'q4_K' ? 0.12 : type === 'q5_K' ? 0.06 : 0.03);
+    });
+  }
+
+  it('nearestInt rounds half to even, as the f32 magic-number add does', () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999998, 3.5000002].map(nearestInt)).toEqual([0, 2, 2, 0, -2, 2, 4]);
+  });
+
+  it('bad input is a RangeError naming it', () => {
+    expect(() => quantizeKQuant('q4_K', new Float32Array(100))).toThrow(/expected x: a multiple of 256 values, received 100/);
+    const nan = new Float32Array(256);
+    nan[7] = NaN;
+    expect(() => quantizeKQuant('q6_K', nan)).toThrow(/expected x: finite values, received NaN at index 7/);
+    expect(() => quantizeKQuant('q3_K' as KQuantizable, new Float32Array(256))).toThrow(/expected type: q4_K, q5_K or q6_K/);
   });
 });

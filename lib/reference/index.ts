@@ -7,3 +7,4 @@ export { roundHalfAway, roundHalfEven } from './round';
 export * from './ops';
 export * from './cluster';
 export { dequantizeKQuant, K_BLOCK, K_BLOCK_BYTES, scaleMinK4, scalesQ3K, type KQuantType } from './kquant';
+export { nearestInt, quantizeKQuant, type KQuantizable } from './kquant-quantize';

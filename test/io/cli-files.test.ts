@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16, openModel, quantize, saveGguf, type GgufValue } from '../../lib/index';
+import { dequantizeKQuant, quantizeKQuant } from '../../lib/reference/index';
 import { randomFloats } from '../helpers';
 import { ggufBytes, sampleGguf } from './fixtures';
 
@@ -97,11 +98,28 @@ describe('sparq convert and quantize', () => {
   });
 
   it('usage errors: exit 2 naming the flag; safetensors cannot take block types', () => {
-    expect(run('quantize', path('in.gguf'), path('x.gguf')).stderr).toMatch(/quantize: expected --format q8_0, q4_0 or q4_1, received none/);
-    expect(run('quantize', path('in.gguf'), path('x.gguf'), '--format', 'q3_K').status).toBe(2);
+    expect(run('quantize', path('in.gguf'), path('x.gguf')).stderr).toMatch(/quantize: expected --format q8_0, q4_0, q4_1, q4_K, q5_K or q6_K, received none/);
+    expect(run("quantize", path("in.gguf"), path("x.gguf"), "--format", "q2_K").status).toBe(2);
     const s = run('convert', path('in.gguf'), path('x.safetensors'), '--type', 'q8_0');
     expect(s.status).toBe(1);
     expect(s.stderr).toMatch(/safetensors has no block types/);
     expect(run('convert', path('in.gguf'), path('x.bin')).stderr).toMatch(/cannot tell the output format from '.*x\.bin'/);
+  });
+});
+
+describe('sparq quantize to K-quants', () => {
+  it('q4_K weights (rows of 256) are the reference quantizer\'s bytes; narrower rows keep their type', () => {
+    const w2 = randomFloats(8 * 512, 41);
+    saveGguf(path('wide.gguf'), [
+      { name: 'wide', type: 'f32', shape: [8, 512], data: w2 },
+      { name: 'narrow', type: 'f32', shape: [n, k], data: w },
+    ]);
+    const r = run('quantize', path('wide.gguf'), path('wide-q4_K.gguf'), '--format', 'q4_K');
+    expect(r.status, r.stderr).toBe(0);
+    using f = openModel(path('wide-q4_K.gguf'));
+    expect(f.tensor('wide').type).toBe('q4_K');
+    expect(f.tensor('narrow').type).toBe('f32');
+    expect(f.bytes('wide')).toEqual(quantizeKQuant('q4_K', w2));
+    expect(f.toFloat32('wide')).toEqual(dequantizeKQuant('q4_K', quantizeKQuant('q4_K', w2), w2.length));
   });
 });
