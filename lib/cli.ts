@@ -9,6 +9,7 @@ import { runCompress } from './cli/compress';
 import { runDemo } from './cli/demo';
 import { runStudent } from './cli/student';
 import { printConvert, printInspect } from './cli/files';
+import { formatOfName } from './io/model-file';
 import type { TensorType } from './io/types';
 import { printEmbeddings } from './cli/embed';
 import { printInfo, printKernelTables } from './cli/kernels';
@@ -193,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
       if (typeof values['recipe'] !== 'string') throw new UsageError('compress: expected --recipe <file.json>');
       const calibration = positiveNumber('calibration', values['calibration'] as string | undefined, true) ?? 256;
       const out = positionals[0];
-      if (out !== undefined && !/\.(gguf|safetensors)$/i.test(out)) throw new UsageError(`compress: expected the output file to end .gguf or .safetensors, received '${out}'`);
+      if (out !== undefined && formatOfName(out) === null) throw new UsageError(`compress: expected the output file to end .gguf or .safetensors, received '${out}'`);
       runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true, out });
       return 0;
     }

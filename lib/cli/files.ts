@@ -5,10 +5,9 @@
  * those of two or more dimensions whose rows are whole blocks (weights); 1-D tensors (biases,
  * norms) and anything else keep their type, as llama.cpp's quantizer keeps them.
  */
-import { extname } from 'node:path';
 import { encodeTensor, ENCODABLE } from '../io/encode';
 import { saveGguf, type GgufArray, type GgufValue } from '../io/gguf';
-import { openModel, type ModelFile, type ModelFormat } from '../io/model-file';
+import { formatOfName, openModel, type ModelFile, type ModelFormat } from '../io/model-file';
 import { saveSafetensors } from '../io/safetensors';
 import type { TensorData, TensorInfo } from '../io/tensor';
 import { SAFETENSORS_NAMES, TYPE_INFO, type TensorType } from '../io/types';
@@ -92,9 +91,8 @@ export interface ConvertOptions {
 export function outputFormat(path: string, to?: string): ModelFormat {
   if (to === 'gguf' || to === 'safetensors') return to;
   if (to !== undefined) throw new RangeError(`--to: expected gguf or safetensors, received '${to}'`);
-  const ext = extname(path).toLowerCase();
-  if (ext === '.gguf') return 'gguf';
-  if (ext === '.safetensors') return 'safetensors';
+  const format = formatOfName(path);
+  if (format) return format;
   throw new RangeError(`cannot tell the output format from '${path}': name it .gguf or .safetensors, or pass --to`);
 }
 

@@ -11,8 +11,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { Cursor, type ByteSource } from './bytes';
-import { writeAll } from './safetensors';
-import { product, tensorBytes, type TensorData, type TensorInfo } from './tensor';
+import { product, shapeElements, tensorBytes, writeAll, type TensorData, type TensorInfo } from './tensor';
 import { GGML_TYPE_IDS, GGML_TYPES_BY_ID, TYPE_INFO, typeBytes, type TensorType } from './types';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
@@ -293,10 +292,10 @@ export function saveGguf(path: string, tensors: readonly TensorData[], opts: Sav
     if (names.has(t.name)) throw new RangeError(`${fn}: expected unique tensor names, received '${t.name}' twice`);
     names.add(t.name);
     if (Buffer.byteLength(t.name) >= GGUF_MAX_NAME) throw new RangeError(`${fn}: expected tensor name shorter than ${GGUF_MAX_NAME} bytes (ggml's limit), received '${t.name}'`);
-    if (t.shape.length > GGUF_MAX_DIMS || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    const elements = shapeElements(t.shape);
+    if (t.shape.length > GGUF_MAX_DIMS || elements === null)
       throw new RangeError(`${fn}: expected tensor '${t.name}' shape: at most ${GGUF_MAX_DIMS} non-negative integers, received ${JSON.stringify(t.shape)}`);
-    const elements = product(t.shape);
-    const length = elements === null ? null : typeBytes(t.type, elements);
+    const length = typeBytes(t.type, elements);
     const inner = t.shape.length ? t.shape[t.shape.length - 1]! : 1;
     if (length === null || inner % TYPE_INFO[t.type].block !== 0)
       throw new RangeError(`${fn}: expected tensor '${t.name}' rows: a multiple of ${t.type}'s block of ${TYPE_INFO[t.type].block}, received shape ${JSON.stringify(t.shape)}`);

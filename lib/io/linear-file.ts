@@ -117,13 +117,12 @@ export function readLinear(file: ModelFile, prefix: string): Linear {
     if (!Number.isFinite(v)) throw new RangeError(`${fn}: '${file.path}' metadata sparq.${prefix}.${key} is not a number`);
     return v;
   };
-  const has = (name: string) => file.tensors.some((t) => t.name === `${prefix}.${name}`);
   const floats = (name: string) => file.toFloat32(`${prefix}.${name}`);
   const raw = (name: string) => file.bytes(`${prefix}.${name}`);
   const form = text('form');
   const n = number('n');
   const k = number('k');
-  const bias = has('bias') ? floats('bias') : undefined;
+  const bias = file.has(`${prefix}.bias`) ? floats('bias') : undefined;
   const check = (layer: Linear) => {
     if (layer.n !== n || layer.k !== k) throw new RangeError(`${fn}: '${file.path}' layer ${prefix} is ${layer.n}×${layer.k}, its metadata says ${n}×${k}`);
     return layer;

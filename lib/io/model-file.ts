@@ -4,6 +4,7 @@
  * copy, decoded to f32, or adopted by native-owned matrices that keep the mapping alive, so
  * `close()` (or garbage collection) never pulls memory from under a matrix still in use.
  */
+import { extname } from 'node:path';
 import { PackedF32Matrix } from '../dense';
 import { disposeSymbol } from '../handle';
 import { native, type MappedFileHandle } from '../native';
@@ -30,6 +31,12 @@ export interface ModelHeader {
   /** GGUF only: version and data alignment. */
   version?: number;
   alignment?: number;
+}
+
+/** The format a file name asks for by its extension (.gguf, .safetensors), or null. */
+export function formatOfName(path: string): ModelFormat | null {
+  const ext = extname(path).toLowerCase();
+  return ext === '.gguf' ? 'gguf' : ext === '.safetensors' ? 'safetensors' : null;
 }
 
 /** The format from the first bytes: "GGUF", or a safetensors header length followed by '{'. */
@@ -98,6 +105,11 @@ export class ModelFile {
   private live(fn: string): MappedFileHandle {
     if (this.closed) throw new TypeError(`${fn}: the file '${this.path}' is closed`);
     return this.#handle;
+  }
+
+  /** Whether the file has a tensor called `name`. */
+  has(name: string): boolean {
+    return this.#byName.has(name);
   }
 
   /** The tensor called `name` (a RangeError naming the file when there is none). */

@@ -9,7 +9,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Cursor, malformed, type ByteSource } from './bytes';
-import { product, tensorBytes, type TensorData, type TensorInfo } from './tensor';
+import { product, shapeElements, tensorBytes, writeAll, type TensorData, type TensorInfo } from './tensor';
 import { SAFETENSORS_DTYPES, SAFETENSORS_NAMES, typeBytes } from './types';
 
 /** The format's own limit on the header (the reference reader refuses larger ones). */
@@ -132,8 +132,8 @@ export function saveSafetensors(path: string, tensors: readonly TensorData[], me
     const dtype = SAFETENSORS_NAMES.get(t.type);
     if (dtype === undefined) throw new RangeError(`${fn}: expected tensor '${t.name}' type: a safetensors dtype (${[...SAFETENSORS_NAMES.keys()].join(', ')}), received '${t.type}'`);
     if (t.name === '__metadata__' || t.name in header) throw new RangeError(`${fn}: expected unique tensor names, received '${t.name}' twice or a reserved name`);
-    const elements = product(t.shape);
-    if (elements === null || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new RangeError(`${fn}: expected tensor '${t.name}' shape: non-negative integers, received ${JSON.stringify(t.shape)}`);
+    const elements = shapeElements(t.shape);
+    if (elements === null) throw new RangeError(`${fn}: expected tensor '${t.name}' shape: non-negative integers, received ${JSON.stringify(t.shape)}`);
     const length = typeBytes(t.type, elements)!;
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + length] };
     lengths.push(length);
@@ -152,9 +152,4 @@ export function saveSafetensors(path: string, tensors: readonly TensorData[], me
   } finally {
     closeSync(fd);
   }
-}
-
-/** writeSync until every byte is written (it may write fewer than asked). */
-export function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -2,6 +2,7 @@
  * What both file formats describe: tensors by name, type, shape and place in the file; and what a
  * writer takes.
  */
+import { writeSync } from 'node:fs';
 import type { TensorType } from './types';
 
 export interface TensorInfo {
@@ -32,6 +33,16 @@ export function tensorBytes(fn: string, tensor: TensorData, expected: number): U
   if (bytes.length !== expected)
     throw new RangeError(`${fn}: expected tensor '${tensor.name}' data: ${expected} bytes (${tensor.type} ${JSON.stringify(tensor.shape)}), received ${bytes.length}`);
   return bytes;
+}
+
+/** The elements of a shape to write: null unless every dim is a non-negative integer and the product is exact. */
+export function shapeElements(shape: readonly number[]): number | null {
+  return shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? product(shape) : null;
+}
+
+/** writeSync until every byte is written (it may write fewer than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** Product of dims, or null when it passes 2⁵³ − 1 (not exact as a JS number). */

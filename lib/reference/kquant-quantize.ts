@@ -13,7 +13,7 @@
  *     int8 against the largest in magnitude (d = −max/128, f16); codes −32…31 stored +32.
  */
 import { f32ToF16, f16ToF32 } from './f16';
-import { K_BLOCK } from './kquant';
+import { K_BLOCK, scaleMinK4 } from './kquant';
 
 const fround = Math.fround;
 const MAGIC = 12582912; // 1.5·2²³: adding it rounds an f32 of magnitude < 2²² to an integer, ties to even
@@ -127,7 +127,7 @@ function quantizeQ45K(x: Float32Array, at: number, out: Uint8Array, o: number, f
   out[o + 2] = mBits & 0xff;
   out[o + 3] = mBits >> 8;
   for (let j = 0; j < 8; j++) {
-    const [s, m] = scaleMinK4(sc, j);
+    const [s, m] = scaleMinK4(out, o + 4, j);
     const d = fround(f16ToF32(dBits) * s);
     if (d === 0) continue;
     const dm = fround(f16ToF32(mBits) * m);
@@ -145,11 +145,6 @@ function quantizeQ45K(x: Float32Array, at: number, out: Uint8Array, o: number, f
       out[qs + 32 * g + l] = lo | (hi << 4);
     }
   }
-}
-
-function scaleMinK4(q: Uint8Array, j: number): [number, number] {
-  if (j < 4) return [q[j]! & 63, q[j + 4]! & 63];
-  return [(q[j + 4]! & 0xf) | ((q[j - 4]! >> 6) << 4), (q[j + 4]! >> 4) | ((q[j]! >> 6) << 4)];
 }
 
 // make_qx_quants(16, 32, x, L, rmse_type 1): a signed scale, codes −32…31 stored +32 in L.

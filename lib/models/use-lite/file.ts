@@ -6,10 +6,9 @@
  * [piece, score] pairs in sparq.use_lite.vocabulary (JSON). general.architecture is "use-lite".
  * openUseLite reads it back; the block-format layers are adopted from the mapping without copies.
  */
-import { extname } from 'node:path';
 import { saveGguf, type GgufValue } from '../../io/gguf';
 import { linearTensors, readLinear } from '../../io/linear-file';
-import { openModel } from '../../io/model-file';
+import { formatOfName, openModel } from '../../io/model-file';
 import { saveSafetensors } from '../../io/safetensors';
 import type { TensorData } from '../../io/tensor';
 import type { Linear } from '../../nn/linear';
@@ -21,11 +20,11 @@ const ARCHITECTURE = 'use-lite';
 
 /** Saves `model` (any layer forms) to `path`: GGUF for .gguf, safetensors for .safetensors. */
 export function saveUseLite(model: UseLite, path: string): void {
-  const ext = extname(path).toLowerCase();
-  if (ext !== '.gguf' && ext !== '.safetensors') throw new RangeError(`saveUseLite: expected path: a name ending .gguf or .safetensors, received '${path}'`);
+  const format = formatOfName(path);
+  if (format === null) throw new RangeError(`saveUseLite: expected path: a name ending .gguf or .safetensors, received '${path}'`);
   const out: { tensors: TensorData[]; metadata: Record<string, string> } = { tensors: [], metadata: {} };
   out.metadata['general.architecture'] = ARCHITECTURE;
-  for (const name of USE_LITE_LAYERS) linearTensors(name, model.layers.get(name)!, out, ext === '.gguf' ? 'gguf' : 'safetensors');
+  for (const name of USE_LITE_LAYERS) linearTensors(name, model.layers.get(name)!, out, format);
   const names: string[] = [];
   for (const [name, t] of model.graphTensors()) {
     out.tensors.push({ name: `use_lite.graph.${names.length}`, type: t.data instanceof Int32Array ? 'i32' : 'f32', shape: t.shape, data: t.data });
@@ -33,7 +32,7 @@ export function saveUseLite(model: UseLite, path: string): void {
   }
   out.metadata['sparq.use_lite.graph_names'] = JSON.stringify(names);
   out.metadata['sparq.use_lite.vocabulary'] = JSON.stringify(model.tokenizer.vocabulary);
-  if (ext === '.gguf') saveGguf(path, out.tensors, { metadata: new Map(Object.entries(out.metadata).map(([k, value]): [string, GgufValue] => [k, { type: 'string', value }])) });
+  if (format === 'gguf') saveGguf(path, out.tensors, { metadata: new Map(Object.entries(out.metadata).map(([k, value]): [string, GgufValue] => [k, { type: 'string', value }])) });
   else saveSafetensors(path, out.tensors, out.metadata);
 }
 
