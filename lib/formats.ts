@@ -4,10 +4,17 @@
  */
 import { fail } from './validate';
 
-export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8';
+export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8' | KQuantFormat;
+
+/** ggml's K-quants that sparq quantizes and multiplies: super-blocks of 256 (docs/quantization.md). */
+export type KQuantFormat = 'q4_K' | 'q5_K' | 'q6_K';
 
 /** Every format, in the order the native layer numbers them. */
-export const QUANT_FORMATS: readonly QuantFormat[] = Object.freeze(['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8']);
+export const QUANT_FORMATS: readonly QuantFormat[] = Object.freeze(['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8', 'q4_K', 'q5_K', 'q6_K']);
+
+export function isKQuant(format: QuantFormat): format is KQuantFormat {
+  return format === 'q4_K' || format === 'q5_K' || format === 'q6_K';
+}
 
 /** How `matmulQuantized` multiplies: integer block dots on quantized activations, or dequantized f32. */
 export type Precision = 'int8' | 'f32';
@@ -20,18 +27,20 @@ export function quantFormat(fn: string, value: unknown): QuantFormat {
   return value as QuantFormat;
 }
 
+/** The formats whose blocks are ggml's own (fixed block size, the bytes of ggml's block structs). */
 export function isGgml(format: QuantFormat): boolean {
-  return format === 'q8_0' || format === 'q4_0' || format === 'q4_1';
+  return format !== 'nf4' && format !== 'int8';
 }
 
-/** 32 for the ggml formats, 64 for nf4 and int8. */
+/** 32 for q8_0/q4_0/q4_1, 256 for the K-quants, 64 for nf4 and int8. */
 export function defaultBlockSize(format: QuantFormat): number {
-  return isGgml(format) ? 32 : 64;
+  return isKQuant(format) ? 256 : isGgml(format) ? 32 : 64;
 }
 
-/** Legal block sizes: 32 for ggml formats; powers of two 32…4096 (nf4) or 64…4096 (int8). */
+/** Legal block sizes: the ggml formats' own (32 or 256); powers of two 32…4096 (nf4) or 64…4096 (int8). */
 export function blockSizeRange(format: QuantFormat): [number, number] {
-  return isGgml(format) ? [32, 32] : format === 'nf4' ? [32, 4096] : [64, 4096];
+  if (isGgml(format)) return [defaultBlockSize(format), defaultBlockSize(format)];
+  return format === 'nf4' ? [32, 4096] : [64, 4096];
 }
 
 /**
@@ -49,7 +58,7 @@ export function blockSize(fn: string, format: QuantFormat, value: unknown, k?: n
   return size;
 }
 
-/** Bytes one block occupies: q8_0 34, q4_0 18, q4_1 20, nf4 4 + B/2, int8 4 + B. */
+/** Bytes one block occupies: q8_0 34, q4_0 18, q4_1 20, nf4 4 + B/2, int8 4 + B, q4_K 144, q5_K 176, q6_K 210. */
 export function blockBytes(format: QuantFormat, blockSize = defaultBlockSize(format)): number {
   switch (format) {
     case 'q8_0':
@@ -62,6 +71,12 @@ export function blockBytes(format: QuantFormat, blockSize = defaultBlockSize(for
       return 4 + blockSize / 2;
     case 'int8':
       return 4 + blockSize;
+    case 'q4_K':
+      return 144;
+    case 'q5_K':
+      return 176;
+    case 'q6_K':
+      return 210;
   }
 }
 

@@ -84,7 +84,7 @@ export interface Native {
 
   mapFile(path: string, fn: string): [MappedFileHandle, number];
   mappedRead(file: MappedFileHandle, offset: number, length: number): Uint8Array;
-  mappedQuantized(file: MappedFileHandle, offset: number, format: 'q8_0' | 'q4_0' | 'q4_1', n: number, k: number): QuantizedHandle;
+  mappedQuantized(file: MappedFileHandle, offset: number, format: 'q8_0' | 'q4_0' | 'q4_1' | 'q4_K' | 'q5_K' | 'q6_K', n: number, k: number): QuantizedHandle;
   /** type: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1 */
   mappedDecode(file: MappedFileHandle, offset: number, type: number, count: number, out: Float32Array): void;
   mappedPackF32(file: MappedFileHandle, offset: number, type: number, n: number, k: number): PackedF32Handle;

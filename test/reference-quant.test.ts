@@ -122,7 +122,7 @@ describe('reference block sizes', () => {
   });
 
   it('lists the formats in their fixed order', () => {
-    expect(reference.QUANT_FORMATS).toEqual(['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8']);
+    expect(reference.QUANT_FORMATS).toEqual(['q8_0', 'q4_0', 'q4_1', 'nf4', 'int8', 'q4_K', 'q5_K', 'q6_K']);
   });
 });
 

@@ -1,11 +1,11 @@
 /**
  * Turning f32 values into a tensor type's bytes, for the writers and `sparq convert`: f32, f16
  * (round to nearest even), bf16 (round to nearest even, NaN kept quiet) and the block formats
- * sparq quantizes natively (q8_0, q4_0, q4_1, each row of the last dimension in 32-blocks), and
- * the K-quants q4_K, q5_K, q6_K by the TS reference of ggml's quantizers (byte-exact with ggml's
- * x86-64 build; about 0.3–0.8 s per million weights on one core until a native quantizer exists).
+ * sparq quantizes natively, each row of the last dimension in blocks: q8_0, q4_0, q4_1 (32) and
+ * the K-quants q4_K, q5_K, q6_K (256, ggml's reference quantizers, byte-exact with ggml's x86-64
+ * build).
  */
-import { quantizeKQuant } from '../reference/kquant-quantize';
+import { defaultBlockSize } from '../formats';
 import { f32ToF16, quantize } from '../quant';
 import type { TensorType } from './types';
 
@@ -32,20 +32,17 @@ export function encodeTensor(fn: string, name: string, values: Float32Array, sha
     case 'bf16': return bytes(f32ToBf16(values));
     case 'q8_0':
     case 'q4_0':
-    case 'q4_1': {
-      const k = shape.length ? shape[shape.length - 1]! : 1;
-      if (k % 32 !== 0 || values.length === 0) throw new RangeError(`${fn}: tensor '${name}' has rows of ${k}, not a multiple of ${type}'s block of 32`);
-      const w = quantize(values, values.length / k, k, type);
-      const out = w.toBytes();
-      w.dispose();
-      return out;
-    }
+    case 'q4_1':
     case 'q4_K':
     case 'q5_K':
     case 'q6_K': {
       const k = shape.length ? shape[shape.length - 1]! : 1;
-      if (k % 256 !== 0 || values.length === 0) throw new RangeError(`${fn}: tensor '${name}' has rows of ${k}, not a multiple of ${type}'s block of 256`);
-      return quantizeKQuant(type, values);
+      const block = defaultBlockSize(type);
+      if (k % block !== 0 || values.length === 0) throw new RangeError(`${fn}: tensor '${name}' has rows of ${k}, not a multiple of ${type}'s block of ${block}`);
+      const w = quantize(values, values.length / k, k, type);
+      const out = w.toBytes();
+      w.dispose();
+      return out;
     }
     default:
       throw new RangeError(`${fn}: expected a type sparq can write: ${ENCODABLE.join(', ')}, received '${type}'`);

@@ -3,9 +3,9 @@
  * string metadata (the same in GGUF and safetensors), so a compressed model saves and reloads to
  * identical outputs. For a layer saved under prefix P (docs/files.md, "Compressed layers"):
  *
- *   sparq.P.form            the Linear format: f32, int8, q8_0, q4_0, q4_1, nf4, int8-block, csr,
- *                           csr-int8, clustered, lowrank
- *   P.weight                f32 [n,k] | in GGUF ggml q8_0/q4_0/q4_1 [n,k] (llama.cpp-readable) |
+ *   sparq.P.form            the Linear format: f32, int8, q8_0, q4_0, q4_1, q4_K, q5_K, q6_K, nf4,
+ *                           int8-block, csr, csr-int8, clustered, lowrank
+ *   P.weight                f32 [n,k] | in GGUF ggml q8_0/q4_0/q4_1/q4_K/q5_K/q6_K [n,k] (llama.cpp-readable) |
  *                           i8 codes [n,k] (int8) | the format's bytes as i8 [n, rowBytes] (nf4,
  *                           int8-block, and the ggml blocks in safetensors) or [byteLength] (clustered)
  *   P.scale                 f32 [n]: int8's per-row scales; csr-int8's per-row scales
@@ -61,6 +61,9 @@ export function linearTensors(prefix: string, layer: Linear, out: { tensors: Ten
     case 'q8_0':
     case 'q4_0':
     case 'q4_1':
+    case 'q4_K':
+    case 'q5_K':
+    case 'q6_K':
     case 'nf4':
     case 'int8-block': {
       const q = inner<QuantizedMatrix>(layer);
@@ -68,7 +71,7 @@ export function linearTensors(prefix: string, layer: Linear, out: { tensors: Ten
       if (precision) meta('precision', precision);
       meta('block_size', q.blockSize);
       const bytes = q.toBytes();
-      if ((form === 'q8_0' || form === 'q4_0' || form === 'q4_1') && format === 'gguf') tensor('weight', form, [n, k], bytes);
+      if (form !== 'nf4' && form !== 'int8-block' && format === 'gguf') tensor('weight', form, [n, k], bytes);
       else tensor('weight', 'i8', [n, bytes.length / n], bytesOf(bytes));
       break;
     }
@@ -138,6 +141,9 @@ export function readLinear(file: ModelFile, prefix: string): Linear {
     case 'q8_0':
     case 'q4_0':
     case 'q4_1':
+    case 'q4_K':
+    case 'q5_K':
+    case 'q6_K':
     case 'nf4':
     case 'int8-block': {
       const precision = file.metadata.has(`sparq.${prefix}.precision`) ? (text('precision') as 'int8' | 'f32') : undefined;

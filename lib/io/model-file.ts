@@ -9,6 +9,7 @@ import { PackedF32Matrix } from '../dense';
 import { disposeSymbol } from '../handle';
 import { native, type MappedFileHandle } from '../native';
 import { Linear } from '../nn/linear';
+import { defaultBlockSize } from '../formats';
 import { QuantizedMatrix } from '../quant';
 import { bufferSource, type ByteSource } from './bytes';
 import { decodeTensor, TS_DECODABLE } from './decode';
@@ -21,7 +22,7 @@ export type ModelFormat = 'safetensors' | 'gguf';
 
 /** Type codes of the native decoder (native/binding/files.cc). */
 const NATIVE_DECODE: Partial<Record<TensorType, number>> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_1: 5 };
-const ADOPTABLE = new Set<TensorType>(['q8_0', 'q4_0', 'q4_1']);
+const ADOPTABLE = new Set<TensorType>(['q8_0', 'q4_0', 'q4_1', 'q4_K', 'q5_K', 'q6_K']);
 
 export interface ModelHeader {
   format: ModelFormat;
@@ -152,15 +153,15 @@ export class ModelFile {
 
   /**
    * The tensor as a QuantizedMatrix whose blocks are the file's bytes, not a copy (q8_0, q4_0,
-   * q4_1). The matrix keeps the mapping alive after {@link close}.
+   * q4_1, q4_K, q5_K, q6_K). The matrix keeps the mapping alive after {@link close}.
    */
   quantized(name: string): QuantizedMatrix {
     const fn = 'ModelFile.quantized';
     const t = this.tensor(name);
-    if (!ADOPTABLE.has(t.type)) throw new RangeError(`${fn}: expected tensor '${name}' of '${this.path}': q8_0, q4_0 or q4_1, received ${t.type}`);
+    if (!ADOPTABLE.has(t.type)) throw new RangeError(`${fn}: expected tensor '${name}' of '${this.path}': q8_0, q4_0, q4_1, q4_K, q5_K or q6_K, received ${t.type}`);
     const [n, k] = this.matrixShape(fn, t);
-    const format = t.type as 'q8_0' | 'q4_0' | 'q4_1';
-    return new QuantizedMatrix(native.mappedQuantized(this.live(fn), t.offset, format, n, k), format, n, k, 32);
+    const format = t.type as 'q8_0' | 'q4_0' | 'q4_1' | 'q4_K' | 'q5_K' | 'q6_K';
+    return new QuantizedMatrix(native.mappedQuantized(this.live(fn), t.offset, format, n, k), format, n, k, defaultBlockSize(format));
   }
 
   /** The tensor packed for the f32 kernels, converted natively straight from the mapping. */

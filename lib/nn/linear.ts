@@ -22,7 +22,7 @@ import { ClusteredMatrix, matmulClustered, matmulClusteredAsync } from '../clust
 import type { Precision, QuantFormat } from '../formats';
 import { count, fail, int, options, typed } from '../validate';
 
-export type LinearFormat = 'f32' | 'int8' | 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8-block' | 'csr' | 'csr-int8';
+export type LinearFormat = 'f32' | 'int8' | 'q8_0' | 'q4_0' | 'q4_1' | 'q4_K' | 'q5_K' | 'q6_K' | 'nf4' | 'int8-block' | 'csr' | 'csr-int8';
 /** What a Linear's `format` says: a single-matrix form above, or two layers in one (lib/nn/lowrank.ts). */
 export type LinearForm = LinearFormat | 'lowrank' | 'clustered';
 
@@ -302,6 +302,9 @@ const FORMATS: Record<LinearFormat, { options: Option[]; build: Builder }> = {
   q8_0: block('q8_0'),
   q4_0: block('q4_0'),
   q4_1: block('q4_1'),
+  q4_K: block('q4_K'),
+  q5_K: block('q5_K'),
+  q6_K: block('q6_K'),
   nf4: block('nf4'),
   'int8-block': block('int8'),
   csr: sparse(false),

@@ -8,12 +8,15 @@ import {
   blockBytes as bytesOfBlock,
   blockSize as checkedBlockSize,
   defaultBlockSize as defaultOf,
+  isKQuant,
   QUANT_FORMATS,
   quantFormat,
   type QuantFormat,
 } from '../formats';
 import { count, fail, int, options as optionsBag, typed } from '../validate';
 import { f16Value, f32ToF16 } from './f16';
+import { dequantizeKQuant } from './kquant';
+import { kquantTerms, quantizeKBlock } from './kquant-matmul';
 import { f32, roundHalfAway, roundHalfEven } from './round';
 
 export { f16ToF32, f16ToF32Array, f32ToF16, f32ToF16Array } from './f16';
@@ -85,6 +88,8 @@ function codeAt(format: QuantFormat, bytes: Uint8Array, at: number, t: number): 
       const byte = bytes[codes + (t >> 1)]!; // byte j = c[2j] (high nibble) | c[2j+1] (low nibble)
       return t % 2 === 0 ? byte >> 4 : byte & 15;
     }
+    default:
+      throw new Error(`codeAt: ${format} codes are read by kquant.ts`);
   }
 }
 
@@ -131,6 +136,7 @@ function f16Field(value: number, field: string, tooLarge: TooLarge): number {
 
 /** Quantizes one block of finite values into out at byte `at`. */
 function quantizeBlock(format: QuantFormat, x: Float32Array, out: Uint8Array, at: number, tooLarge: TooLarge): void {
+  if (isKQuant(format)) return quantizeKBlock(format, x, out, at, tooLarge);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const codes = new Int32Array(x.length);
   switch (format) {
@@ -221,6 +227,7 @@ function quantizeBlocks(
 
 /** Values of `count` elements stored as blocks in bytes. NaN/Inf scales propagate by IEEE arithmetic. */
 function dequantizeBlocks(bytes: Uint8Array, format: QuantFormat, blockSize: number, count: number): Float32Array {
+  if (isKQuant(format)) return dequantizeKQuant(format, bytes, count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = bytesPerBlock(format, blockSize);
   const out = new Float32Array(count);
@@ -432,7 +439,8 @@ export function matmulQuantizedTolerance(
 /**
  * Validates a matmul and returns, for output (i, j), the terms the reference adds, in order:
  * - int8 precision, per 32-block b: f32(f32(dw·dx)·Σ qw·qx) (q4_0: qw − 8; int8: sw = f32(absmax/127)
- *   of the weight block holding b), and for q4_1 then f32(f32(mw·dx)·s);
+ *   of the weight block holding b), and for q4_1 then f32(f32(mw·dx)·s); for the K-quants, the
+ *   terms of kquant-matmul.ts per super-block, against q8_K activations;
  * - f32 precision, per element p: f32(w_p·x_p) with w_p dequantized;
  * - then the bias, if any.
  */
@@ -474,6 +482,10 @@ function outputTerms(
     };
   }
 
+  if (isKQuant(format)) {
+    const termsOf = kquantTerms(fn, x, w, m, k, format);
+    return (i, j) => withBias(termsOf(i, j), j);
+  }
   const act = quantizeActivationBlocks(fn, x, m, k);
   const view = new DataView(w.buffer, w.byteOffset, w.byteLength);
   const blocks = k / 32;

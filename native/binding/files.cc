@@ -70,7 +70,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 }
 
 QFormat blockFormat(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  const std::string expected = std::string(fn) + ": expected format: 'q8_0' | 'q4_0' | 'q4_1'";
+  const std::string expected = std::string(fn) + ": expected format: 'q8_0' | 'q4_0' | 'q4_1' | 'q4_K' | 'q5_K' | 'q6_K'";
   if (!info[i].IsString()) throwType(info.Env(), expected);
   QFormat f;
   if (!formatFromName(info[i].As<Napi::String>(), &f) || !isGgml(f)) throwRange(info.Env(), expected);
@@ -78,18 +78,20 @@ QFormat blockFormat(const Napi::CallbackInfo& info, size_t i, const char* fn) {
 }
 
 // mappedQuantized(handle, offset, format, n, k) → QuantizedMatrix handle whose blocks are the
-// file's bytes (ggml layout, block 32), kept alive with the mapping.
+// file's bytes (ggml layout, block 32 or 256), kept alive with the mapping.
 Napi::Value AdoptQuantized(const Napi::CallbackInfo& info) {
   const char* fn = "mappedQuantized";
   auto file = mapping(info, 0, fn);
   const int64_t offset = integer(info, 1, fn, "offset", 0, kMaxOffset);
   const QFormat f = blockFormat(info, 2, fn);
   const int n = int(integer(info, 3, fn, "n", 1, kMaxDim));
-  const int64_t k = integer(info, 4, fn, "k", 32, kMaxDim);
-  if (k % 32 != 0) throwRange(info.Env(), std::string(fn) + ": expected k: a multiple of 32, received " + std::to_string(k));
-  const uint64_t length = uint64_t(n) * uint64_t(k / 32) * blockBytes(f, 32);
+  const int bs = fixedBlockSize(f);
+  const int64_t k = integer(info, 4, fn, "k", bs, kMaxDim);
+  if (k % bs != 0)
+    throwRange(info.Env(), std::string(fn) + ": expected k: a multiple of " + std::to_string(bs) + ", received " + std::to_string(k));
+  const uint64_t length = uint64_t(n) * uint64_t(k / bs) * blockBytes(f, bs);
   const uint8_t* p = range(info, *file, offset, length, fn);
-  auto w = std::make_shared<QuantizedMatrix>(f, n, size_t(k), 32, file, p);
+  auto w = std::make_shared<QuantizedMatrix>(f, n, size_t(k), bs, file, p);
   return wrap(info.Env(), std::move(w), "QuantizedMatrix");
 }
 

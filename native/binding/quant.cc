@@ -20,7 +20,7 @@ std::shared_ptr<QuantizedMatrix> matrix(const Napi::CallbackInfo& info, size_t i
 
 QFormat format(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   Napi::Env env = info.Env();
-  const std::string expected = std::string(fn) + ": expected format: 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8'";
+  const std::string expected = std::string(fn) + ": expected format: 'q8_0' | 'q4_0' | 'q4_1' | 'nf4' | 'int8' | 'q4_K' | 'q5_K' | 'q6_K'";
   if (!info[i].IsString()) throwType(env, expected);
   QFormat f;
   if (!formatFromName(info[i].As<Napi::String>(), &f))
@@ -31,7 +31,8 @@ QFormat format(const Napi::CallbackInfo& info, size_t i, const char* fn) {
 // The block geometry memory safety depends on: a legal block size that divides k.
 int blockSize(const Napi::CallbackInfo& info, size_t i, const char* fn, QFormat f, int64_t k) {
   Napi::Env env = info.Env();
-  const int64_t lo = isGgml(f) ? 32 : f == QFormat::nf4 ? 32 : 64, hi = isGgml(f) ? 32 : 4096;
+  const int fixed = fixedBlockSize(f);
+  const int64_t lo = fixed ? fixed : f == QFormat::nf4 ? 32 : 64, hi = fixed ? fixed : 4096;
   const int64_t b = integer(info, i, fn, "blockSize", lo, hi);
   if ((b & (b - 1)) != 0) throwRange(env, std::string(fn) + ": expected blockSize: a power of two, received " + std::to_string(b));
   if (k % b != 0)

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "sparq/kquant.h"
 #include "sparq/quant.h"
 #include "sparq/quant_common.h"
 #include "sparq/runtime.h"
@@ -39,7 +40,7 @@ const float kNf4Thresholds[15] = {
 
 namespace {
 
-const char* const kFormatNames[kQFormats] = {"q8_0", "q4_0", "q4_1", "nf4", "int8"};
+const char* const kFormatNames[kQFormats] = {"q8_0", "q4_0", "q4_1", "nf4", "int8", "q4_K", "q5_K", "q6_K"};
 
 // What ran last, for lastQuantKernel(): tests read it to prove a tier really ran.
 std::atomic<const char*> gLastOp{nullptr};
@@ -112,7 +113,9 @@ bool formatFromName(const std::string& name, QFormat* out) {
   return false;
 }
 
-bool isGgml(QFormat f) { return f == QFormat::q8_0 || f == QFormat::q4_0 || f == QFormat::q4_1; }
+bool isGgml(QFormat f) { return f != QFormat::nf4 && f != QFormat::int8; }
+
+int fixedBlockSize(QFormat f) { return !isGgml(f) ? 0 : int(f) >= int(QFormat::q4_K) ? 256 : 32; }
 
 size_t blockBytes(QFormat f, int blockSize) {
   switch (f) {
@@ -121,6 +124,9 @@ size_t blockBytes(QFormat f, int blockSize) {
     case QFormat::q4_1: return 20;
     case QFormat::nf4: return 4 + size_t(blockSize) / 2;
     case QFormat::int8: return 4 + size_t(blockSize);
+    case QFormat::q4_K: return 144;
+    case QFormat::q5_K: return 176;
+    case QFormat::q6_K: return 210;
   }
   return 0;
 }
@@ -185,6 +191,8 @@ const QuantKernels& quantKernels() {
     default: return quant__scalar;
   }
 }
+
+void recordQuantKernel(const char* op, int format, const char* tier) { record(op, format, tier); }
 
 std::string lastQuantKernel() {
   const char* op = gLastOp.load(std::memory_order_relaxed);
@@ -278,35 +286,9 @@ bool quantizeActivations(const float* x, size_t m, size_t k, int8_t* q, float* d
   return finite.load();
 }
 
-bool matmulQuantized(const float* x, int m, const QuantizedMatrix& w, const float* bias, Precision precision,
-                     float* y) {
-  const int n = w.n();
-  const size_t k = w.k();
-  if (m == 0 || n == 0) return true;
-  const QWeights weights = w.weights();
+void forMatmulTiles(int m, int n, size_t k, const std::function<void(int, int, int, int)>& run) {
   const size_t work = size_t(m) * size_t(n) * k;
   const int pool = work < kSerialWork ? 1 : threads();
-
-  // Activation codes for the int8 precision, quantized once per call.
-  std::vector<int8_t> q;
-  std::vector<float> d;
-  std::vector<int32_t> s;
-  if (precision == Precision::int8) {
-    const size_t blocks = k / kActBlock;
-    q.resize(size_t(m) * k);
-    d.resize(size_t(m) * blocks);
-    s.resize(size_t(m) * blocks);
-    if (!quantizeActivations(x, size_t(m), k, q.data(), d.data(), s.data())) return false;
-  }
-  MatmulInt8Fn int8Fn = nullptr;
-  MatmulF32Fn f32Fn = nullptr;
-  if (precision == Precision::int8)
-    int8Fn = pickMatmul(&QuantMatmulKernels::int8, w.format(), "matmulInt8");
-  else
-    f32Fn = pickMatmul(&QuantMatmulKernels::f32, w.format(), "matmulF32");
-
-  // Tasks: chunks of up to kRowChunk rows × ranges of weight rows (multiples of 16), enough of
-  // them to keep every thread busy. Each task owns its outputs, so the split never changes Y.
   constexpr int kRowChunk = 64;
   const int rowChunk = std::min(m, kRowChunk);
   const int rowChunks = (m + rowChunk - 1) / rowChunk;
@@ -316,22 +298,53 @@ bool matmulQuantized(const float* x, int m, const QuantizedMatrix& w, const floa
   step = std::min(n, (step + 15) / 16 * 16);
   ranges = (n + step - 1) / step;
   auto task = [&](int t) {
-    const int i0 = (t % rowChunks) * rowChunk, rows = std::min(rowChunk, m - i0);
-    const int n0 = (t / rowChunks) * step, n1 = std::min(n, n0 + step);
-    float* out = y + size_t(i0) * size_t(n);
-    if (int8Fn) {
-      const size_t blocks = k / kActBlock;
-      const ActRows a{q.data() + size_t(i0) * k, d.data() + size_t(i0) * blocks, s.data() + size_t(i0) * blocks, k};
-      int8Fn(a, rows, weights, n0, n1, out, size_t(n));
-    } else {
-      f32Fn(x + size_t(i0) * k, k, rows, weights, n0, n1, out, size_t(n));
-    }
+    const int i0 = (t % rowChunks) * rowChunk;
+    const int n0 = (t / rowChunks) * step;
+    run(i0, std::min(rowChunk, m - i0), n0, std::min(n, n0 + step));
   };
   const int tasks = rowChunks * ranges;
   if (pool == 1 || tasks == 1) {
     for (int t = 0; t < tasks; t++) task(t);
   } else {
     parallelFor(tasks, task);
+  }
+}
+
+bool matmulQuantized(const float* x, int m, const QuantizedMatrix& w, const float* bias, Precision precision,
+                     float* y) {
+  const int n = w.n();
+  const size_t k = w.k();
+  if (m == 0 || n == 0) return true;
+  if (isKQuant(w.format())) {
+    if (!matmulKQuant(x, m, w, precision, y)) return false;
+  } else {
+    const QWeights weights = w.weights();
+    // Activation codes for the int8 precision, quantized once per call.
+    std::vector<int8_t> q;
+    std::vector<float> d;
+    std::vector<int32_t> s;
+    const size_t blocks = k / kActBlock;
+    if (precision == Precision::int8) {
+      q.resize(size_t(m) * k);
+      d.resize(size_t(m) * blocks);
+      s.resize(size_t(m) * blocks);
+      if (!quantizeActivations(x, size_t(m), k, q.data(), d.data(), s.data())) return false;
+    }
+    MatmulInt8Fn int8Fn = nullptr;
+    MatmulF32Fn f32Fn = nullptr;
+    if (precision == Precision::int8)
+      int8Fn = pickMatmul(&QuantMatmulKernels::int8, w.format(), "matmulInt8");
+    else
+      f32Fn = pickMatmul(&QuantMatmulKernels::f32, w.format(), "matmulF32");
+    forMatmulTiles(m, n, k, [&](int i0, int rows, int n0, int n1) {
+      float* out = y + size_t(i0) * size_t(n);
+      if (int8Fn) {
+        const ActRows a{q.data() + size_t(i0) * k, d.data() + size_t(i0) * blocks, s.data() + size_t(i0) * blocks, k};
+        int8Fn(a, rows, weights, n0, n1, out, size_t(n));
+      } else {
+        f32Fn(x + size_t(i0) * k, k, rows, weights, n0, n1, out, size_t(n));
+      }
+    });
   }
   if (bias) {
     for (int i = 0; i < m; i++)

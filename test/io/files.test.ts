@@ -204,13 +204,38 @@ describe('openModel', () => {
       for (let p = 0; p < k; p++) s += x[p]! * w[j * k + p]!;
       expect(Math.abs(y[j]! - (s + bias[j]!))).toBeLessThan(1e-4);
     }
-    expect(() => f.quantized('w')).toThrow(/expected tensor 'w' of '.*': q8_0, q4_0 or q4_1, received f32/);
+    expect(() => f.quantized('w')).toThrow(/expected tensor 'w' of '.*': q8_0, q4_0, q4_1, q4_K, q5_K or q6_K, received f32/);
     expect(() => f.packed('bias' + 'x')).toThrow(/has no tensor 'biasx' \(it has 3: 'bias', 'w', 'h'\)/);
     expect(() => f.toFloat32('w', { out: new Float32Array(3) })).toThrow(RangeError);
   });
 });
 
 describe('K-quant tensors in files', () => {
+  it('q4_K, q5_K and q6_K tensors are adopted zero-copy and multiply like a quantized copy', () => {
+    const n = 40, k = 768;
+    const w = randomFloats(n * k, 31);
+    const formats = ['q4_K', 'q5_K', 'q6_K'] as const;
+    const copies = formats.map((format) => quantize(w, n, k, format));
+    saveGguf(path('adopt-k.gguf'), formats.map((format, i): TensorData => ({ name: format, type: format, shape: [n, k], data: copies[i]!.toBytes() })));
+    const f = openModel(path('adopt-k.gguf'));
+    const before = nativeMemory().objects;
+    const adopted = formats.map((format) => f.quantized(format));
+    expect(nativeMemory().objects - before).toBeLessThan(1024);
+    const layer = f.linear('q6_K');
+    f.close();
+    const x = randomFloats(5 * k, 32);
+    formats.forEach((format, i) => {
+      expect(adopted[i]!.format).toBe(format);
+      expect(adopted[i]!.blockSize).toBe(256);
+      expect(matmulQuantized(x, adopted[i]!, 5)).toEqual(matmulQuantized(x, copies[i]!, 5));
+      expect(matmulQuantized(x, adopted[i]!, 5, { precision: 'f32' })).toEqual(matmulQuantized(x, copies[i]!, 5, { precision: 'f32' }));
+      expect(adopted[i]!.toBytes()).toEqual(copies[i]!.toBytes());
+      adopted[i]!.dispose();
+    });
+    expect(layer.format).toBe('q6_K');
+    expect(layer.forward(x, 5)).toEqual(matmulQuantized(x, copies[2]!, 5));
+  });
+
   it('q2_K…q6_K tensors of a GGUF decode to ggml\'s values', () => {
     const golden = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'kquant-ggml.json'), 'utf8')) as { types: Record<string, { bytes: string; bits: number[] }> };
     const tensors: TensorData[] = Object.entries(golden.types).map(([type, { bytes }]) => ({

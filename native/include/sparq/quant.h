@@ -16,14 +16,15 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace sparq {
 
-enum class QFormat : int { q8_0 = 0, q4_0, q4_1, nf4, int8 };
-constexpr int kQFormats = 5;
+enum class QFormat : int { q8_0 = 0, q4_0, q4_1, nf4, int8, q4_K, q5_K, q6_K };  // K-quants: kquant.h
+constexpr int kQFormats = 8;
 constexpr int kActBlock = 32;  // activation block of the int8 precision
 
 const char* formatName(QFormat f);
@@ -31,6 +32,8 @@ bool formatFromName(const std::string& name, QFormat* out);
 size_t blockBytes(QFormat f, int blockSize);
 // f32 division of one weight value by 127 etc. lives in the kernels; these are the plain facts.
 bool isGgml(QFormat f);
+// The one block size a ggml format has (32, or 256 for the K-quants); 0 for nf4 and int8.
+int fixedBlockSize(QFormat f);
 
 extern const float kNf4Codes[16];       // bitsandbytes NF4 codebook, ascending
 extern const float kNf4Thresholds[15];  // midpoints: code = number of thresholds t with x > t
@@ -115,6 +118,8 @@ extern const QuantMatmulKernels quantMatmul__neondot;
 const QuantKernels& quantKernels();
 // "<op>.<format>.<tier>" of the last quantized kernel run, e.g. "matmulInt8.q4_0.avx512vnni".
 std::string lastQuantKernel();
+// Sets what lastQuantKernel() reports (format −1: none), for drivers outside quant.cc.
+void recordQuantKernel(const char* op, int format, const char* tier);
 
 // Bulk conversions on the active tier.
 void convertF32ToF16(const float* x, size_t n, uint16_t* out);
@@ -167,6 +172,11 @@ class QuantizedMatrix {
   std::shared_ptr<const void> owner_;    // keeps adopted bytes alive
   const uint8_t* view_;                  // the blocks: data_ or adopted bytes
 };
+
+// Runs task(i0, rows, n0, n1) over tiles of up to 64 activation rows × ranges of weight rows
+// (multiples of 16) covering [0, m) × [0, n), on the pool when m·n·k is large enough. Each tile
+// owns its outputs, so the split never changes Y.
+void forMatmulTiles(int m, int n, size_t k, const std::function<void(int, int, int, int)>& task);
 
 // Y[m×n] = X[m×k]·Wᵀ (+ bias). Returns false when precision is int8 and X holds NaN/±Inf.
 bool matmulQuantized(const float* x, int m, const QuantizedMatrix& w, const float* bias, Precision precision,

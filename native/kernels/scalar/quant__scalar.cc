@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sparq/kquant.h"
 #include "sparq/quant_common.h"
 #include "sparq/scratch.h"
 
@@ -294,8 +295,10 @@ const QuantMatmulKernels quantMatmul__scalar = {
 
 const QuantKernels quant__scalar = {
     "scalar",
-    {quantizeQ8_0, quantizeQ4_0, quantizeQ4_1, quantizeNf4, quantizeInt8},
-    {dequantizeQ8_0, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, dequantizeInt8},
+    {quantizeQ8_0, quantizeQ4_0, quantizeQ4_1, quantizeNf4, quantizeInt8, kq::quantizeQ4K, kq::quantizeQ5K,
+     kq::quantizeQ6K},
+    {dequantizeQ8_0, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, dequantizeInt8, kq::dequantizeQ4K, kq::dequantizeQ5K,
+     kq::dequantizeQ6K},
     quantizeAct,
     f32ToF16Bulk,
     f16ToF32Bulk,
