@@ -31,6 +31,7 @@ const poolSuites = require('./pool-suites');
 const modelSuites = require('./model-suites');
 const lowRankSuites = require('./lowrank-suites');
 const clusterSuites = require('./cluster-suites');
+const kquantSuites = require('./kquant-suites');
 
 // ---------------------------------------------------------------------------
 
@@ -78,6 +79,8 @@ async function main() {
   await lowRankSuites.run({ args, sparq, progress });
   // Clustered weights on the lookup-table kernel: cold GEMV against a DRAM read, warm against the 4-bit formats (cluster-suites.js).
   await clusterSuites.run({ args, sparq, progress });
+  // K-quants against ggml built from node-llama-cpp's prebuilt library (kquant-suites.js).
+  await kquantSuites.run({ args, sparq, progress });
   // Universal Sentence Encoder-lite end to end against its own runtime (model-suites.js).
   await modelSuites.run({ args, sparq, progress });
   const targets = summary(defaultTier);
