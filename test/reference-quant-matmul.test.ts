@@ -191,7 +191,7 @@ describe('reference quantization refuses bad input', () => {
   const x32 = row(32);
   type Case = [string, () => unknown, typeof TypeError | typeof RangeError, RegExp];
   const cases: Case[] = [
-    ['unknown format', () => quantizeRow(x32, 'q5_0' as QuantFormat), RangeError, /^reference.quantizeRow: expected format: one of 'q8_0', 'q4_0', 'q4_1', 'nf4', 'int8', received string "q5_0"$/],
+    ['unknown format', () => quantizeRow(x32, 'q5_0' as QuantFormat), RangeError, /^reference.quantizeRow: expected format: one of 'q8_0', 'q4_0', 'q4_1', 'nf4', 'int8', 'q4_K', 'q5_K', 'q6_K', received string "q5_0"$/],
     ['format not a string', () => reference.blockBytes(5 as unknown as QuantFormat), TypeError, /^reference.blockBytes: expected format: one of/],
     ['q8_0 block size 64', () => quantizeRow(row(64), 'q8_0', 64), RangeError, /^reference.quantizeRow: expected blockSize: 32 for q8_0, received number 64$/],
     ['nf4 block size 48', () => reference.blockBytes('nf4', 48), RangeError, /expected blockSize: a power of two in \[32, 4096\] for nf4, received number 48$/],

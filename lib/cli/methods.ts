@@ -26,6 +26,8 @@ export const FORM_VARIANTS: DemoVariant[] = [
   ['q8_0', { format: 'q8_0' }],
   ['q4_0', { format: 'q4_0' }],
   ['q4_1', { format: 'q4_1' }],
+  ['q4_K (ggml K-quant)', { format: 'q4_K' }],
+  ['q6_K (ggml K-quant)', { format: 'q6_K' }],
   ['nf4', { format: 'nf4' }],
   ['CSR, 50% pruned', pruned(0.5, 'csr')],
   ['CSR, 70% pruned', pruned(0.7, 'csr')],
