@@ -7,7 +7,7 @@
  *   format        weight                                    forward runs
  *   'f32'         PackedF32Matrix                           linearF32
  *   'int8'        LinearInt8 (per output channel)           linearInt8 (activations u8 per row, or a static range)
- *   'q8_0' 'q4_0' 'q4_1' 'nf4' 'int8-block'
+ *   'q8_0' 'q4_0' 'q4_1' 'q4_K' 'q5_K' 'q6_K' 'nf4' 'int8-block'
  *                 QuantizedMatrix (blocks along k)          matmulQuantized ('int8' or 'f32' precision)
  *   'csr'         CsrMatrix, f32 values                     linearSparse
  *   'csr-int8'    CsrMatrix, int8 values, a scale per row   linearSparse

@@ -12,8 +12,11 @@ import { expectSameFloats, expectThrows, expectWithinBound, randomFloats } from 
 
 const n = 24, k = 96; // k: three 32-blocks of the ggml formats
 const k64 = 128; // nf4 and int8-block take blocks of 64
-const kOf = (format: LinearFormat) => (format === 'nf4' || format === 'int8-block' ? k64 : k);
-const blockFormat: Partial<Record<LinearFormat, reference.QuantFormat>> = { q8_0: 'q8_0', q4_0: 'q4_0', q4_1: 'q4_1', nf4: 'nf4', 'int8-block': 'int8' };
+const k256 = 512; // the K-quants take super-blocks of 256
+const kOf = (format: LinearFormat) => (format === 'nf4' || format === 'int8-block' ? k64 : format.endsWith('_K') ? k256 : k);
+const blockFormat: Partial<Record<LinearFormat, reference.QuantFormat>> = {
+  q8_0: 'q8_0', q4_0: 'q4_0', q4_1: 'q4_1', q4_K: 'q4_K', q5_K: 'q5_K', q6_K: 'q6_K', nf4: 'nf4', 'int8-block': 'int8',
+};
 const THRESHOLD = 0.3; // the CSR forms keep |w| > 0.3 (about 3/4 of these weights)
 
 /** What the reference says for each form: the effective W, Y (and its bound, 0 when exact), the stored bytes. */
@@ -137,7 +140,7 @@ describe('Linear bad input', () => {
   const w = randomFloats(n * k, 31);
 
   it('fromWeights names the format, option or array that is wrong', () => {
-    expectThrows(() => Linear.fromWeights(w, n, k, { format: 'q5_0' as never }), RangeError, /^Linear\.fromWeights: expected options\.format: one of f32, int8, q8_0, q4_0, q4_1, nf4, int8-block, csr, csr-int8, received string "q5_0"$/);
+    expectThrows(() => Linear.fromWeights(w, n, k, { format: 'q5_0' as never }), RangeError, /^Linear\.fromWeights: expected options\.format: one of f32, int8, q8_0, q4_0, q4_1, q4_K, q5_K, q6_K, nf4, int8-block, csr, csr-int8, received string "q5_0"$/);
     expectThrows(() => Linear.fromWeights(w, n, k, { format: 7 as never }), TypeError, /^Linear\.fromWeights: expected options\.format: a string, received number 7$/);
     expectThrows(() => Linear.fromWeights(w, n, k, { format: 'toString' as never }), RangeError, /expected options\.format: one of/);
     expectThrows(() => Linear.fromWeights(w, n, k, { format: 'f32', precision: 'f32' }), RangeError, /^Linear\.fromWeights: expected options\.precision: no precision for format 'f32' \(it takes none of them\)/);
