@@ -54,7 +54,8 @@ function runGgml(peer, format, m, n, k, threads, calls, files, mode) {
     return { y, us: median(result.us), buffer: result.buffer };
   } catch (e) {
     const lines = String(e.stderr || e.message).trim().split('\n');
-    return { error: (lines.find((l) => l.startsWith('ggml-peer:')) ?? lines[lines.length - 1]).replace('ggml-peer: ', '') };
+    const said = lines.find((l) => l.startsWith('ggml-peer:'));
+    return { error: said ? said.replace('ggml-peer: ', '') : `failed (${e.signal ?? `exit ${e.status}`})` };
   }
 }
 
@@ -85,7 +86,8 @@ function warm(ctx, peer, format, m, threads) {
   const samples = { sparq: [], plain: [], repack: [] };
   const notes = {};
   for (let round = 0; round < rounds; round++) {
-    for (const mode of ['plain', 'repack']) {
+    // This ggml release repacks q4_K only; placing another K-quant in CPU_REPACK crashes it.
+    for (const mode of format === 'q4_K' ? ['plain', 'repack'] : ['plain']) {
       if (!peer.binary || notes[mode]) continue;
       const r = runGgml(peer, format, m, n, k, threads, calls, files, mode);
       if (r.error) notes[mode] = r.error;
