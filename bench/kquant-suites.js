@@ -155,7 +155,7 @@ async function run(ctx) {
   const peer = ggmlPeer();
   const threadCounts = args.threads ?? (args.quick ? [1] : [1, 2]);
   try {
-    for (const format of args.quick ? ['q4_K', 'q6_K'] : ['q4_K', 'q5_K', 'q6_K']) {
+    for (const format of args.quick ? ['q4_K'] : ['q4_K', 'q5_K', 'q6_K']) {
       for (const m of [1, 128]) {
         for (const threads of threadCounts) {
           const label = `kquant ${format} m${m} t${threads}`;
