@@ -16,6 +16,7 @@
 // compiled here with the machine's g++ on first use. Where it cannot be had, the rows say why and
 // the table compares with the figures the issue quotes for this host (one thread, Zen 5).
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -34,10 +35,15 @@ function ggmlPeer() {
   const bins = path.join(__dirname, 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
   if (!fs.existsSync(path.join(bins, 'libggml-base.so'))) return { error: 'npm @node-llama-cpp/linux-x64 is not installed (x64 Linux only)' };
   const source = path.join(__dirname, 'ggml-peer', 'ggml-peer.cc');
-  const binary = path.join(os.tmpdir(), `sparq-ggml-peer-${process.getuid?.() ?? 0}`);
+  // The binary finds ggml by an rpath, so it is built per source text and library directory: a
+  // binary left by another checkout (or an older harness) is never reused.
+  const key = crypto.createHash('sha256').update(fs.readFileSync(source)).update(bins).digest('hex').slice(0, 16);
+  const binary = path.join(os.tmpdir(), `sparq-ggml-peer-${process.getuid?.() ?? 0}-${key}`);
   try {
-    if (!fs.existsSync(binary) || fs.statSync(binary).mtimeMs < fs.statSync(source).mtimeMs) {
-      execFileSync('g++', ['-O2', '-std=c++17', source, '-o', binary, `-L${bins}`, '-l:libggml-base.so', '-l:libggml.v0.4.0.so', `-Wl,-rpath,${bins}`], { stdio: 'pipe' });
+    if (!fs.existsSync(binary)) {
+      const building = `${binary}.${process.pid}`;
+      execFileSync('g++', ['-O2', '-std=c++17', source, '-o', building, `-L${bins}`, '-l:libggml-base.so', '-l:libggml.v0.4.0.so', `-Wl,-rpath,${bins}`], { stdio: 'pipe' });
+      fs.renameSync(building, binary);
     }
   } catch (e) {
     return { error: `building ggml-peer failed: ${String(e.stderr || e.message).split('\n')[0]}` };

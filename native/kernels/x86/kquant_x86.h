@@ -41,22 +41,27 @@ inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline float half(const uint8_t* p) { return _cvtsh_ss(getU16(p)); }  // exact, as f16ToF32
 
-// q4_K/q5_K: the 8 six-bit scales then the 8 six-bit mins, as 16 bytes (layout: kquant.ts).
+// q4_K/q5_K: the 8 six-bit scales then the 8 six-bit mins, as 16 bytes (layout: kquant.ts), from
+// the 12 packed bytes at s (16 are read; s is inside a block, so the 4 past them are too):
+//   j < 4: sc = s[j] & 63,                      mn = s[j+4] & 63
+//   j ≥ 4: sc = (s[j+4] & 15) | (s[j−4] >> 6) << 4,   mn = (s[j+4] >> 4) | (s[j] >> 6) << 4
+alignas(16) constexpr int8_t kSmLow[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11};
+alignas(16) constexpr int8_t kSmHigh[16] = {-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7};
 inline __m128i scalesMins(const uint8_t* s) {
-  uint32_t w[3];
-  std::memcpy(w, s, 12);
-  const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, two = 0x03030303u;
-  return _mm_set_epi32(int(((w[2] >> 4) & low4) | (((w[1] >> 6) & two) << 4)), int(w[1] & low6),
-                       int((w[2] & low4) | (((w[0] >> 6) & two) << 4)), int(w[0] & low6));
+  const __m128i raw = load128(s);
+  const __m128i lowBytes = _mm_shuffle_epi8(raw, load128(kSmLow)), highBytes = _mm_shuffle_epi8(raw, load128(kSmHigh));
+  const __m128i six = _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f);
+  const __m128i low = _mm_blend_epi32(_mm_and_si128(lowBytes, six),
+                                      _mm_and_si128(_mm_srli_epi16(lowBytes, 4), _mm_set1_epi8(0x0f)), 0x8);
+  return _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(highBytes, 2), _mm_set1_epi8(0x30)));
 }
 
 // Each of 8 bytes twice: q4_K/q5_K's sub-block scales (bytes 0–7) or mins (8–15) per group of 16.
 alignas(16) constexpr int8_t kTwiceIndex[2][16] = {{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7},
                                                    {8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15}};
 
-// Shuffle controls over the 16 per-group scale bytes (both 128-bit lanes hold all 16):
-// kScaleIndex[r]: zmm register r's s16 lanes, 8 per group, groups 4r…4r+3 in order (the ymm
-// registers 2r and 2r+1 take its halves).
+// Shuffle controls over the 16 per-group scale bytes: ymm register r's s16 lanes, 8 per group, take
+// groups 2r and 2r+1 from kScaleIndex[r / 2] + 16·(r % 2).
 alignas(32) constexpr int8_t kScaleIndex[4][32] = {
     {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
     {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
@@ -96,27 +101,42 @@ inline void codes256(const uint8_t* p, __m256i* q) {
   }
 }
 
-// Per-16 scales as 16 bytes (q4_K/q5_K: each sub-block's scale twice; q6_K: the s8 scales), the
-// 16 mins as s16 (q6_K: 32·sc) and the two f16 factors.
+// Per-16 scales as 16 bytes (q4_K/q5_K: each sub-block's scale twice; q6_K: the s8 scales) and
+// the 16 mins as s16 (q6_K: 32·sc).
 template <QFormat F>
-inline void groupScales(const uint8_t* p, __m128i* sc, __m256i* mn, float* dA, float* dB) {
+inline void groupScales(const uint8_t* p, __m128i* sc, __m256i* mn) {
   if constexpr (F == QFormat::q6_K) {
     *sc = load128(p + 192);
     *mn = _mm256_slli_epi16(_mm256_cvtepi8_epi16(*sc), 5);
-    *dA = *dB = half(p + 208);
   } else {
     const __m128i sm = scalesMins(p + 4);
     *sc = _mm_shuffle_epi8(sm, load128(kTwiceIndex[0]));
     *mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, load128(kTwiceIndex[1])));
-    *dA = half(p);
-    *dB = half(p + 2);
   }
 }
 
-// Four s32 vectors of 8 lanes → their four totals, in lane order.
-inline __m128i reduce4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-  const __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-  return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+// The block's two f16 factors: d and dmin (q6_K: d twice).
+template <QFormat F>
+inline void factors(const uint8_t* p, float* dA, float* dB) {
+  *dA = half(F == QFormat::q6_K ? p + 208 : p);
+  *dB = F == QFormat::q6_K ? *dA : half(p + 2);
+}
+
+// The factors of the blocks at rows[t] + offset, t = 0…3, as lanes.
+template <QFormat F>
+inline void factors4(const uint8_t* const* rows, size_t offset, __m128* dA, __m128* dB) {
+  if constexpr (F == QFormat::q6_K) {
+    const __m128i h = _mm_setr_epi16(short(getU16(rows[0] + offset + 208)), short(getU16(rows[1] + offset + 208)),
+                                     short(getU16(rows[2] + offset + 208)), short(getU16(rows[3] + offset + 208)), 0, 0, 0, 0);
+    *dA = *dB = _mm_cvtph_ps(h);
+  } else {
+    uint32_t w[4];
+    for (int t = 0; t < 4; t++) std::memcpy(&w[t], rows[t] + offset, 4);
+    const __m256 both = _mm256_cvtph_ps(_mm_setr_epi32(int(w[0]), int(w[1]), int(w[2]), int(w[3])));  // d0 m0 d1 m1 …
+    const __m256 split = _mm256_permutevar8x32_ps(both, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    *dA = _mm256_castps256_ps128(split);
+    *dB = _mm256_extractf128_ps(split, 1);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,16 +145,18 @@ inline __m128i reduce4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
 // ymm (AVX2): 8 registers of 32 codes; the scale of each register's 2 groups as s16.
 struct Ymm {
   static constexpr int kPair = 1;  // 16 ymm hold one unpacked super-block
+  static constexpr int kPieces[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  template <QFormat F>
+  static constexpr bool kReordered = false;
   struct Block {
     __m256i q[8], sc[8];
     __m256i mn;
-    float dA, dB;
   };
   template <QFormat F>
   static void unpack(const uint8_t* p, Block& b) {
     codes256<F>(p, b.q);
     __m128i sc;
-    groupScales<F>(p, &sc, &b.mn, &b.dA, &b.dB);
+    groupScales<F>(p, &sc, &b.mn);
     for (int r = 0; r < 8; r++) b.sc[r] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, load128(kScaleIndex[r >> 1] + 16 * (r & 1))));
   }
   // Σ over the block of sc·q·a as s32 lanes.
@@ -162,24 +184,80 @@ struct Ymm {
 };
 
 #ifdef __AVX512BW__
-// zmm (AVX-512): 4 registers of 64 codes; VNNI fuses the scale multiply and the add.
+// Words 0–15 of a zmm set to a, words 16–31 to b.
+inline __m512i halves16(short a, short b) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(a), _mm256_set1_epi16(b), 1);
+}
+
+// vpermw controls over the 16 per-group scale words (q4_K/q5_K: 8 scales then 8 mins; q6_K: 16
+// scales), one per zmm register of codes. q4_K/q5_K register r holds sub-blocks kZmmPieces[2r]
+// and [2r+1] (the low, then the high nibbles of 64 packed bytes), 16 words each; q6_K's registers
+// hold 64 elements in order, 8 words per group of 16.
+alignas(64) constexpr int16_t kZmmScale[2][4][32] = {
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
+     {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+     {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6},
+     {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+     {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+     {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+     {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}}};
+// q4_K/q5_K: each min twice, per group of 16 activations.
+alignas(32) constexpr int16_t kZmmMins[16] = {8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15};
+
+// zmm (AVX-512): 4 registers of 64 codes, each loaded whole from the block; VNNI fuses the scale
+// multiply and the add. For q4_K/q5_K that puts sub-blocks in the order kZmmPieces, and the
+// activations are laid out to match (orderCodes).
 template <bool Vnni>
 struct Zmm {
   static constexpr int kPair = 2;  // two unpacked super-blocks fit in 32 zmm
+  static constexpr int kPieces[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  template <QFormat F>
+  static constexpr bool kReordered = F != QFormat::q6_K;
   struct Block {
     __m512i q[4], sc[4];
     __m256i mn;
-    float dA, dB;
   };
   template <QFormat F>
   static void unpack(const uint8_t* p, Block& b) {
-    __m256i q[8];
-    codes256<F>(p, q);
-    for (int r = 0; r < 4; r++) b.q[r] = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * r]), q[2 * r + 1], 1);
-    __m128i sc;
-    groupScales<F>(p, &sc, &b.mn, &b.dA, &b.dB);
-    const __m256i both = _mm256_broadcastsi128_si256(sc);
-    for (int r = 0; r < 4; r++) b.sc[r] = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(both, load256(kScaleIndex[r])));
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    __m256i words;
+    if constexpr (F == QFormat::q6_K) {
+      // Register 2h: elements 128h + 0…63, low nibbles of ql with qh bits 0–1 (first 32) and 2–3
+      // (next 32) at bits 4–5; register 2h+1: 128h + 64…127, high nibbles with bits 4–5 and 6–7.
+      const __m512i high2 = _mm512_set1_epi8(0x30);
+      for (int h = 0; h < 2; h++) {
+        const __m512i l = _mm512_loadu_si512(p + 64 * h);
+        const __m256i hb = load256(p + 128 + 32 * h);
+        const __m512i hx = _mm512_inserti64x4(_mm512_castsi256_si512(hb), hb, 1);
+        const __m512i upA = _mm512_sllv_epi16(hx, halves16(4, 2)), upB = _mm512_srlv_epi16(hx, halves16(0, 2));
+        b.q[2 * h] = _mm512_ternarylogic_epi32(_mm512_and_si512(l, low4), upA, high2, 0xf8);  // A | (B & C)
+        b.q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), upB, high2, 0xf8);
+      }
+      words = _mm256_cvtepi8_epi16(load128(p + 192));
+      b.mn = _mm256_slli_epi16(words, 5);
+    } else {
+      const uint8_t* qs = p + (F == QFormat::q5_K ? 48 : 16);
+      for (int l = 0; l < 2; l++) {
+        const __m512i raw = _mm512_loadu_si512(qs + 64 * l);
+        b.q[2 * l] = _mm512_and_si512(raw, low4);
+        b.q[2 * l + 1] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+      }
+      if constexpr (F == QFormat::q5_K) {
+        // Sub-block s's fifth bit is bit s of qh's byte t; moved to bit 4 with word shifts (bits
+        // that cross from the neighbouring byte never land on bit 4).
+        const __m256i qh = load256(p + 16);
+        const __m512i hx = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1), bit4 = _mm512_set1_epi8(0x10);
+        const __m512i up[4] = {_mm512_sllv_epi16(hx, halves16(4, 2)), _mm512_sllv_epi16(hx, halves16(3, 1)),
+                               _mm512_srlv_epi16(hx, halves16(0, 2)), _mm512_srlv_epi16(hx, halves16(1, 3))};
+        for (int r = 0; r < 4; r++) b.q[r] = _mm512_ternarylogic_epi32(b.q[r], up[r], bit4, 0xf8);
+      }
+      words = _mm256_cvtepu8_epi16(scalesMins(p + 4));
+      b.mn = _mm256_permutexvar_epi16(load256(kZmmMins), words);
+    }
+    const __m512i all = _mm512_castsi256_si512(words);
+    for (int r = 0; r < 4; r++)
+      b.sc[r] = _mm512_permutexvar_epi16(_mm512_load_si512(kZmmScale[F == QFormat::q6_K][r]), all);
   }
   // vpmaddubsw, then the scales by vpdpwssd (VNNI) or vpmaddwd, in two chains so consecutive
   // rows' dots overlap. (vpdpbusd per register, vpackssdw by pairs and one vpdpwssd per pair
@@ -225,14 +303,33 @@ inline __m128 addTerms(__m128 acc, __m128 dA, __m128 dB, __m128 da, __m128i isum
 
 inline __m256i minSum(const __m256i& mn, const int16_t* bsums) { return _mm256_madd_epi16(load256(bsums), mn); }
 
+// Eight s32 vectors → their totals: [a0…a3 | b0…b3].
+inline __m256i reduce8(const __m256i* a, const __m256i* b) {
+  const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+  const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(b[0], b[1]), _mm256_hadd_epi32(b[2], b[3]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+// One super-block of activation codes in the order the kernel's registers take them (pieces of 32).
+template <class V, QFormat F>
+inline void orderCodes(const int8_t* from, int8_t* to) {
+  if constexpr (V::template kReordered<F>) {
+    for (int i = 0; i < 8; i++) std::memcpy(to + 32 * i, from + 32 * V::kPieces[i], 32);
+  } else {
+    std::memcpy(to, from, kSuperBlock);
+  }
+}
+
 // Fewer than 4 activation rows: for each row, 4 weight rows per reduction, each super-block
 // unpacked and used at once (it stays in registers). A task's last quad repeats its last weight
 // row to fill the tile; those lanes are dropped.
 template <class V, QFormat F>
 void gemv(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y, size_t ldy) {
   const size_t blocks = a.k / kSuperBlock, bytes = blockBytes(F, kSuperBlock);
+  thread_local Scratch scratch;  // counted in nativeMemory().scratch
+  auto* ordered = static_cast<int8_t*>(scratch.get(a.k));
   for (int i = 0; i < m; i++) {
-    const int8_t* q = a.q + size_t(i) * a.k;
+    for (size_t b = 0; b < blocks; b++) orderCodes<V, F>(a.q + size_t(i) * a.k + b * kSuperBlock, ordered + b * kSuperBlock);
     const float* da = a.d + size_t(i) * blocks;
     const int16_t* bs = a.bsums + size_t(i) * blocks * kKGroups;
     for (int j = n0; j < n1; j += 4) {
@@ -247,30 +344,22 @@ void gemv(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y,
           for (size_t o = 0; o < 4 * bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(next + o), _MM_HINT_T0);
         }
         __m256i dots[4], mins[4];
-        float dA[4], dB[4];
         for (int t = 0; t < 4; t++) {
           typename V::Block wb;
           V::template unpack<F>(rows[t] + b * bytes, wb);
-          dots[t] = V::dot(wb, q + b * kSuperBlock);
+          dots[t] = V::dot(wb, ordered + b * kSuperBlock);
           mins[t] = minSum(wb.mn, bs + b * kKGroups);
-          dA[t] = wb.dA, dB[t] = wb.dB;
         }
-        acc = addTerms<F>(acc, _mm_setr_ps(dA[0], dA[1], dA[2], dA[3]), _mm_setr_ps(dB[0], dB[1], dB[2], dB[3]),
-                          _mm_set1_ps(da[b]), reduce4(dots[0], dots[1], dots[2], dots[3]),
-                          reduce4(mins[0], mins[1], mins[2], mins[3]));
+        __m128 dA, dB;
+        factors4<F>(rows, b * bytes, &dA, &dB);
+        const __m256i sums = reduce8(dots, mins);
+        acc = addTerms<F>(acc, dA, dB, _mm_set1_ps(da[b]), _mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
       }
       alignas(16) float out[4];
       _mm_store_ps(out, acc);
       for (int t = 0; t < 4 && j + t < n1; t++) y[size_t(i) * ldy + size_t(j + t)] = out[t];
     }
   }
-}
-
-// Eight s32 vectors → their totals: [a0…a3 | b0…b3].
-inline __m256i reduce8(const __m256i* a, const __m256i* b) {
-  const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-  const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(b[0], b[1]), _mm256_hadd_epi32(b[2], b[3]));
-  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
 // addTerms over 8 outputs at once (4 rows × 2 weight rows), the same operations lane by lane.
@@ -304,7 +393,7 @@ void gemm(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y,
     for (int t = 0; t < rows; t++) {
       const size_t i = size_t(std::min(m - 1, t)), at = b * size_t(rows) + size_t(t);
       daT[at] = a.d[i * blocks + b];
-      std::memcpy(codes + at * kSuperBlock, a.q + i * a.k + b * kSuperBlock, kSuperBlock);
+      orderCodes<V, F>(a.q + i * a.k + b * kSuperBlock, codes + at * kSuperBlock);
       std::memcpy(sums + at * kKGroups, a.bsums + (i * blocks + b) * kKGroups, kKGroups * 2);
     }
   }
@@ -314,9 +403,13 @@ void gemm(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y,
     const uint8_t* row[P];
     for (int u = 0; u < P; u++) row[u] = w.data + size_t(std::min(j + u, n1 - 1)) * w.rowBytes;  // a repeated last row pads the pair
     for (size_t b = 0; b < blocks; b++) {
-      for (int u = 0; u < P; u++) V::template unpack<F>(row[u] + b * bytes, wb[u]);
-      const __m256 dA = P == 2 ? _mm256_setr_m128(_mm_set1_ps(wb[0].dA), _mm_set1_ps(wb[P - 1].dA)) : _mm256_set1_ps(wb[0].dA);
-      const __m256 dB = P == 2 ? _mm256_setr_m128(_mm_set1_ps(wb[0].dB), _mm_set1_ps(wb[P - 1].dB)) : _mm256_set1_ps(wb[0].dB);
+      float fA[P], fB[P];
+      for (int u = 0; u < P; u++) {
+        V::template unpack<F>(row[u] + b * bytes, wb[u]);
+        factors<F>(row[u] + b * bytes, &fA[u], &fB[u]);
+      }
+      const __m256 dA = _mm256_setr_m128(_mm_set1_ps(fA[0]), _mm_set1_ps(fA[P - 1]));
+      const __m256 dB = _mm256_setr_m128(_mm_set1_ps(fB[0]), _mm_set1_ps(fB[P - 1]));
       const int8_t* q = codes + b * size_t(rows) * kSuperBlock;
       const int16_t* bs = sums + b * size_t(rows) * kKGroups;
       for (int g = 0; g < groups; g++) {
