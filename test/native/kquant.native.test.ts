@@ -69,9 +69,11 @@ describe.each(tiersOfThisArch())('K-quants on $tier', ({ tier, runs, why }) => {
 
   it.skipIf(!runs).each(K_FORMATS)(`%s: the int8 matmul equals the scalar kernel bit for bit on arbitrary blocks${skipped}`, (format) => {
     for (const k of [256, 512, 1280]) {
-      for (const n of [1, 3, 4, 5, 17]) {
+      // m: the GEMV (< 4), the unpacked GEMM (4…23) and, on VNNI, the vpdpbusd GEMM (≥ 24) with
+      // its 32-row tiles (n = 40: a whole tile and a padded one).
+      for (const n of [1, 3, 4, 5, 17, 40]) {
         const w = QuantizedMatrix.fromBytes(format, n, k, blocks(format, n, k, k + n));
-        for (const m of [1, 2, 3, 4, 5, 7, 9, 66]) {
+        for (const m of [1, 2, 3, 4, 5, 7, 9, 23, 24, 25, 66]) {
           const x = activations(m, k, m * 31 + k);
           setIsa('scalar');
           const want = matmulQuantized(x, w, m);

@@ -433,8 +433,23 @@ void gemm(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y,
   }
 }
 
+}  // namespace kqx
+}  // namespace
+}  // namespace sparq
+
+#ifdef __AVX512VNNI__
+#include "kquant_dp_x86.h"
+#endif
+
+namespace sparq {
+namespace {
+namespace kqx {
+
 template <class V, QFormat F>
 void matmulInt8(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, float* y, size_t ldy) {
+#ifdef __AVX512VNNI__
+  if (m >= kDpMinRows) return gemmDp<F>(a, m, w, n0, n1, y, ldy);
+#endif
   if (m < 4)
     gemv<V, F>(a, m, w, n0, n1, y, ldy);
   else
