@@ -109,7 +109,7 @@ function warm(ctx, peer, format, m, threads) {
   const rate = (list) => (list.length ? ops / median(list) / 1e3 : NaN);
   const sparqRate = rate(samples.sparq);
   const ggml = ['plain', 'repack'].map((mode) => [mode, rate(samples[mode])]).filter(([, r]) => Number.isFinite(r));
-  const best = ggml.reduce((a, b) => (b[1] > a[1] ? b : a), ['', NaN]);
+  const best = ggml.reduce((a, b) => (b[1] > a[1] ? b : a), ['', -Infinity]);
   const cells = [`sparq ${sparqRate.toFixed(1)} GOP/s (${sparq.isa()})`];
   for (const [mode, r] of ggml) cells.push(`ggml ${mode} ${r.toFixed(1)} (max|Δy|/max|y| ${notes[`${mode} Δ`].toExponential(1)})`);
   for (const mode of ['plain', 'repack']) if (notes[mode]) cells.push(`ggml ${mode}: ${notes[mode]}`);

@@ -61,6 +61,19 @@ void dequantizeQ6K(const uint8_t* in, size_t k, int blockSize, float* out);
 bool quantizeActRow(const float* x, size_t k, int8_t* q, float* d, int16_t* bsums);
 }  // namespace kq
 
+// The x86 tiers' exact row dequantizers (kquant__avx2.cc, kquant__avx512.cc), for their quant
+// tables; avx512vnni shares avx512's. ARM tiers use the scalar ones.
+namespace kq_avx2 {
+void dequantizeQ4K(const uint8_t* in, size_t k, int blockSize, float* out);
+void dequantizeQ5K(const uint8_t* in, size_t k, int blockSize, float* out);
+void dequantizeQ6K(const uint8_t* in, size_t k, int blockSize, float* out);
+}  // namespace kq_avx2
+namespace kq_avx512 {
+void dequantizeQ4K(const uint8_t* in, size_t k, int blockSize, float* out);
+void dequantizeQ5K(const uint8_t* in, size_t k, int blockSize, float* out);
+void dequantizeQ6K(const uint8_t* in, size_t k, int blockSize, float* out);
+}  // namespace kq_avx512
+
 // The int8 precision for K-quant weights: quantizes X as q8_K (false on NaN/±Inf), then runs the
 // active tier's kernel over the pool. Called by matmulQuantized.
 bool matmulKQuant(const float* x, int m, const QuantizedMatrix& w, Precision precision, float* y);

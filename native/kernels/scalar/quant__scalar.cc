@@ -245,7 +245,7 @@ float dotRow(QFormat f, const QWeights& w, const uint8_t* row, const ActRows& a,
         acc += (sw * dx[b]) * float(dotQ8(p + 4 + (b % per) * kActBlock, qb));
         break;
       }
-      case QFormat::nf4:
+      default:  // nf4 has no int8 precision; the K-quants have kernels of their own (kquant.h)
         break;
     }
   }

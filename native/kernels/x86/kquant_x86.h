@@ -456,16 +456,47 @@ void matmulInt8(const ActRowsK& a, int m, const QWeights& w, int n0, int n1, flo
     gemm<V, F>(a, m, w, n0, n1, y, ldy);
 }
 
-// f32 precision: each weight row dequantized once by the scalar dequantizer (exact, and cheap next
-// to the m dot products it serves), then SIMD dot products with FMA (reordered within DESIGN §3).
+// Dequantization, 8 values per ymm: the scalar kernel's operations, d1 = d·sc and m1 = dmin·m
+// (q6_K: d·sc), then d1·q − m1 (q6_K: d1·(q − 32)). Both products are exact in f32 (f16 × 6 bits
+// × 6 bits), so each value rounds once and equals the scalar kernel's bits.
+template <QFormat F>
+void dequantize(const uint8_t* in, size_t k, int, float* out) {
+  const size_t bytes = blockBytes(F, kSuperBlock);
+  for (size_t b = 0; b < k / kSuperBlock; b++) {
+    const uint8_t* p = in + b * bytes;
+    __m256i q[8];
+    codes256<F>(p, q);
+    float dA, dB;
+    factors<F>(p, &dA, &dB);
+    alignas(16) uint8_t sm[16];  // q4_K/q5_K: 8 scales, 8 mins (one each per 32); q6_K: 16 s8 scales
+    _mm_store_si128(reinterpret_cast<__m128i*>(sm), F == QFormat::q6_K ? load128(p + 192) : scalesMins(p + 4));
+    float* y = out + b * kSuperBlock;
+    for (int g = 0; g < 16; g++) {  // groups of 16: register g / 2, its half g % 2
+      const __m128i codes = g % 2 ? _mm256_extracti128_si256(q[g / 2], 1) : _mm256_castsi256_si128(q[g / 2]);
+      for (int h = 0; h < 2; h++) {
+        const __m256i v = _mm256_cvtepu8_epi32(h ? _mm_srli_si128(codes, 8) : codes);
+        __m256 r;
+        if constexpr (F == QFormat::q6_K) {
+          const __m256 ds = _mm256_set1_ps(dA * float(int8_t(sm[g])));
+          r = _mm256_mul_ps(ds, _mm256_cvtepi32_ps(_mm256_sub_epi32(v, _mm256_set1_epi32(32))));
+        } else {
+          const __m256 d1 = _mm256_set1_ps(dA * float(sm[g / 2])), m1 = _mm256_set1_ps(dB * float(sm[8 + g / 2]));
+          r = _mm256_sub_ps(_mm256_mul_ps(d1, _mm256_cvtepi32_ps(v)), m1);
+        }
+        _mm256_storeu_ps(y + 16 * g + 8 * h, r);
+      }
+    }
+  }
+}
+
+// f32 precision: each weight row dequantized once (exact, and cheap next to the m dot products it
+// serves), then SIMD dot products with FMA (reordered within DESIGN §3).
 template <class V, QFormat F>
 void matmulF32(const float* x, size_t ldx, int m, const QWeights& w, int n0, int n1, float* y, size_t ldy) {
-  constexpr DequantizeRowFn dequantize =
-      F == QFormat::q4_K ? kq::dequantizeQ4K : F == QFormat::q5_K ? kq::dequantizeQ5K : kq::dequantizeQ6K;
   thread_local Scratch rowScratch;  // counted in nativeMemory().scratch
   auto* row = static_cast<float*>(rowScratch.get(w.k * sizeof(float)));
   for (int j = n0; j < n1; j++) {
-    dequantize(w.data + size_t(j) * w.rowBytes, w.k, kSuperBlock, row);
+    dequantize<F>(w.data + size_t(j) * w.rowBytes, w.k, kSuperBlock, row);
     for (int i = 0; i < m; i++) y[size_t(i) * ldy + size_t(j)] = V::dotF32(row, x + size_t(i) * ldx, w.k);
   }
 }

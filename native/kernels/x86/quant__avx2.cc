@@ -5,6 +5,7 @@
 // (struct Avx2), the q8_0 and activation code writers and the q4_0, q4_1 and nf4 dequantizers.
 // No alignment assumed; the f16 bulk conversions finish with the scalar helpers.
 #include "quant_convert_x86.h"
+#include "sparq/kquant.h"
 
 namespace sparq {
 namespace {
@@ -417,7 +418,8 @@ const QuantKernels quant__avx2 = {
     "avx2",
     {quantizeQ8_0, quant_x86::quantizeQ4_0<Avx2>, quant_x86::quantizeQ4_1<Avx2>, quant_x86::quantizeNf4<Avx2>,
      quant_x86::quantizeInt8<Avx2>},
-    {quant_x86::dequantizeQ8_0<Avx2>, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, quant_x86::dequantizeInt8<Avx2>},
+    {quant_x86::dequantizeQ8_0<Avx2>, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, quant_x86::dequantizeInt8<Avx2>,
+     kq_avx2::dequantizeQ4K, kq_avx2::dequantizeQ5K, kq_avx2::dequantizeQ6K},
     quantizeAct,
     f32ToF16Bulk,
     f16ToF32Bulk,

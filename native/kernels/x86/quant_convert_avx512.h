@@ -1,6 +1,7 @@
 // The AVX-512 conversion kernels of quant__avx512.cc, declared for the avx512vnni table, which
 // has nothing VNNI-specific to add to conversion and points at the same functions.
 #pragma once
+#include "sparq/kquant.h"
 #include "sparq/quant.h"
 
 namespace sparq::quant_avx512 {
@@ -27,7 +28,8 @@ constexpr QuantKernels kernels(const char* tier, const QuantMatmulKernels* matmu
   return {
       tier,
       {quantizeQ8_0, quantizeQ4_0, quantizeQ4_1, quantizeNf4, quantizeInt8},
-      {dequantizeQ8_0, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, dequantizeInt8},
+      {dequantizeQ8_0, dequantizeQ4_0, dequantizeQ4_1, dequantizeNf4, dequantizeInt8, kq_avx512::dequantizeQ4K,
+       kq_avx512::dequantizeQ5K, kq_avx512::dequantizeQ6K},
       quantizeAct,
       f32ToF16Bulk,
       f16ToF32Bulk,
