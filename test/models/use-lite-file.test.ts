@@ -3,7 +3,8 @@
  * bit-identically to the models they were saved from. The toolkit's variants run with a small
  * calibration set (and low rank and k-means on a few layers) so the suite stays short; the forms
  * they leave are the demo's. Also: a q4_0 model's weights load as GGUF tensors a llama.cpp-family
- * reader understands (ggml type and shape), and a malformed file is refused by name.
+ * reader understands (ggml type and shape), a malformed file is refused by name, and a saved model
+ * lends its weights to the package model (sparq compress IN OUT).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { compress, type Recipe } from '../../lib/compress/compress';
 import { calibrationSentences } from '../../lib/eval/evaluate';
 import { openModel } from '../../lib/io/model-file';
 import { saveSafetensors } from '../../lib/io/safetensors';
-import { openUseLite, saveUseLite } from '../../lib/models/use-lite/file';
+import { openUseLite, saveUseLite, withSavedWeights } from '../../lib/models/use-lite/file';
 import { loadUseLite, type UseLite } from '../../lib/models/use-lite/model';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparq-use-file-'));
@@ -94,5 +95,30 @@ describe('USE-lite files', () => {
     saveSafetensors(layerOnly, [{ name: 'x', type: 'f32', shape: [1], data: new Float32Array(1) }]);
     expect(() => openUseLite(layerOnly)).toThrow(/openUseLite: '.*layer\.safetensors' has no string metadata general\.architecture/);
     expect(() => openUseLite(path).withFormats({ format: 'int8' })).toThrow(/one read from a saved file holds only its stored layers/);
+  });
+
+  it('a saved model lends its weights to the package model (what sparq compress IN OUT starts from)', () => {
+    const q8 = f32.withFormats({ format: 'q8_0' });
+    const path = join(dir, 'q8.gguf');
+    saveUseLite(q8, path);
+    const lent = withSavedWeights(f32, path);
+    for (const [name, layer] of lent.layers) {
+      expect(layer.constructor.name, name).toBe(f32.layers.get(name)!.constructor.name);
+      expect(Buffer.from(layer.effectiveWeights().buffer).equals(Buffer.from(q8.layers.get(name)!.effectiveWeights().buffer)), name).toBe(true);
+    }
+    // The compression toolkit then starts from those weights, not the package's.
+    const { model } = compress(lent, { steps: [{ quantize: { method: 'rtn', format: 'q8_0' } }] }, calibration);
+    const again = model.layers.get('layer1.ffn1')!.effectiveWeights(), first = q8.layers.get('layer1.ffn1')!.effectiveWeights();
+    expect(again.every((v, i) => v === first[i])).toBe(true); // q8_0 of q8_0's values gives them back
+    for (const m of [q8, lent, model]) m.dispose();
+  });
+
+  it('refuses to lend a structurally pruned model, naming the file and the layer', () => {
+    const half = Int32Array.from({ length: 768 }, (_, i) => 2 * i);
+    const pruned = f32.withFormats((name) => ({ format: 'f32', ...(name === 'layer0.ffn1' ? { rows: half } : name === 'layer0.ffn2' ? { columns: half } : {}) }));
+    const path = join(dir, 'pruned.safetensors');
+    saveUseLite(pruned, path);
+    expect(() => withSavedWeights(f32, path)).toThrow(/withSavedWeights: '.*pruned.safetensors' layer layer0.ffn1 is 768×512, the model's is 1536×512/);
+    pruned.dispose();
   });
 });

@@ -70,3 +70,27 @@ export function openUseLite(path: string): UseLite {
     throw error;
   }
 }
+
+/**
+ * `f32` (the package's model) with the dense weights of a USE-lite sparq saved to `path`, in f32
+ * (whatever form they are stored in: their effective weights): what `sparq compress IN OUT`
+ * starts from. sparq's compression changes only those weights, so the rest (the graph, the
+ * biases) must be the package's; a layer of another shape (structured pruning) or another bias is
+ * refused, naming the file and the layer.
+ */
+export function withSavedWeights(f32: UseLite, path: string): UseLite {
+  const saved = openUseLite(path);
+  try {
+    return f32.withFormats((name, _w, n, k) => {
+      const layer = saved.layers.get(name);
+      const bias = f32.layers.get(name)!.bias, savedBias = layer?.bias;
+      if (!layer || layer.n !== n || layer.k !== k)
+        throw new RangeError(`withSavedWeights: '${path}' layer ${name} is ${layer ? `${layer.n}×${layer.k}` : 'missing'}, the model's is ${n}×${k} (a structurally pruned model is not compressed again)`);
+      if (!bias !== !savedBias || (bias && savedBias && bias.some((v, i) => !Object.is(v, savedBias[i]))))
+        throw new RangeError(`withSavedWeights: '${path}' layer ${name} has another bias than the model's (not a USE-lite sparq saved)`);
+      return { format: 'f32', weights: layer.effectiveWeights() };
+    });
+  } finally {
+    saved.dispose();
+  }
+}
