@@ -49,4 +49,3 @@ export function runCompress(opts: { recipe: string; calibration: number; progres
   console.log(`  (the demo's quick harness: ${evaluation.sentences.length} held-out sentences, ${evaluation.emails.length} e-mails; recon is ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ on the calibration data)`);
   model.dispose();
 }
-

@@ -130,9 +130,8 @@ inline void factors4(const uint8_t* const* rows, size_t offset, __m128* dA, __m1
 // ymm (AVX2): 8 registers of 32 codes; the scale of each register's 2 groups as s16.
 struct Ymm {
   static constexpr int kPair = 1;  // 16 ymm hold one unpacked super-block
-  static constexpr int kPieces[8] = {0, 1, 2, 3, 4, 5, 6, 7};
   template <QFormat F>
-  static constexpr bool kReordered = false;
+  static constexpr bool kReordered = false;  // element order: no kPieces
   struct Block {
     __m256i q[8], sc[8];
     __m256i mn;

@@ -57,13 +57,17 @@ struct DpTile {
 template <QFormat F>
 void layTile(const uint8_t* const* rows, size_t offset, DpTile& t) {
   for (int g = 0; g < 2; g++) {
+    // Each row unpacked once, its 4 parts of 64 elements staged untransposed (part p of row j at
+    // codes[16p + j]); then each 16 × 16 block of dwords transposed in place.
+    for (int j = 0; j < 16; j++) {
+      __m256i q[8];
+      codes256<F>(rows[16 * g + j] + offset, q);
+      for (int part = 0; part < 4; part++)
+        t.codes[16 * part + j][g] = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * part]), q[2 * part + 1], 1);
+    }
     __m512i r[16];
-    for (int part = 0; part < 4; part++) {  // elements 64·part…, for 16 rows at once
-      for (int j = 0; j < 16; j++) {
-        __m256i q[8];
-        codes256<F>(rows[16 * g + j] + offset, q);
-        r[j] = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * part]), q[2 * part + 1], 1);
-      }
+    for (int part = 0; part < 4; part++) {
+      for (int c = 0; c < 16; c++) r[c] = t.codes[16 * part + c][g];
       transpose16(r);
       for (int c = 0; c < 16; c++) t.codes[16 * part + c][g] = r[c];
     }
